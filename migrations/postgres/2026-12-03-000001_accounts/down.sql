@@ -1,0 +1,4 @@
+DROP TABLE sessions;
+DROP TABLE email_tokens;
+DROP TABLE emails;
+DROP TABLE users;

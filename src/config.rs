@@ -1,0 +1,260 @@
+//! Typed settings read once at start-up from environment variables (and a `.env` file in
+//! development). Every value is parsed here; a bad value stops start-up with an error that
+//! names the variable. `.env.example` lists every variable with its default.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use url::Url;
+
+/// Everything Satchel can be configured with.
+#[derive(Clone)]
+pub struct Settings {
+    /// `SATCHEL_BIND`: the address the web service listens on. Default `127.0.0.1:8080`.
+    pub bind: SocketAddr,
+    /// `SATCHEL_DATA_DIR`: where the SQLite file and the mail outbox live. Default `./data`.
+    pub data_dir: PathBuf,
+    /// `SATCHEL_BASE_URL`: the public URL used in mailed links. Default `http://<bind>`.
+    pub base_url: Url,
+    /// `DATABASE_URL`: `postgres://...` for PostgreSQL, otherwise a SQLite path.
+    /// Default `<data dir>/satchel.sqlite3`.
+    pub database_url: String,
+    /// `SATCHEL_DB_POOL_SIZE`: connections in the pool. Default 8.
+    pub db_pool_size: u32,
+    /// `SMTP_URL`: e.g. `smtp://user:pass@host:587` or `smtps://...`. Unset: mail is
+    /// written as `.eml` files to `<data dir>/outbox/`.
+    pub smtp_url: Option<String>,
+    /// `SATCHEL_MAIL_FROM`: the sender of every mail. Default `Satchel <satchel@localhost>`.
+    pub mail_from: String,
+    /// `SATCHEL_EMAIL_TOKEN_TTL_HOURS`: how long a confirmation link works. Default 48.
+    pub email_token_ttl: Duration,
+    /// `SATCHEL_CONFIRM_MAILS_PER_ADDRESS_HOUR`: confirmation mails to one address per
+    /// hour. Default 3.
+    pub confirm_mails_per_address_hour: u32,
+    /// `SATCHEL_CONFIRM_MAILS_PER_ACCOUNT_HOUR`: confirmation mails one account may cause
+    /// per hour. Default 10.
+    pub confirm_mails_per_account_hour: u32,
+    /// `SATCHEL_SESSION_TTL_HOURS`: how long a sign-in lasts. Default 336 (two weeks).
+    pub session_ttl: Duration,
+    /// `SATCHEL_LOG_FORMAT`: `text` (default) or `json`.
+    pub log_json: bool,
+}
+
+impl std::fmt::Debug for Settings {
+    // SMTP_URL and DATABASE_URL may carry passwords: never print them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field("base_url", &self.base_url.as_str())
+            .field(
+                "database",
+                &crate::db::Backend::from_url(&self.database_url),
+            )
+            .field("smtp", &self.smtp_url.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A variable that is set but cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable} is invalid ({value:?}): {reason}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Settings, ConfigError> {
+        Settings::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup`, so tests can supply their own variables.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let bind: SocketAddr = parse_or(&get, "SATCHEL_BIND", "127.0.0.1:8080".parse().ok())?;
+        let data_dir = PathBuf::from(get("SATCHEL_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let default_base = format!("http://{bind}/");
+        let base_url = parse_url(get("SATCHEL_BASE_URL").unwrap_or(default_base))?;
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| {
+            data_dir
+                .join("satchel.sqlite3")
+                .to_string_lossy()
+                .into_owned()
+        });
+        let smtp_url = get("SMTP_URL");
+        if let Some(url) = &smtp_url {
+            check_smtp_url(url)?;
+        }
+        Ok(Settings {
+            bind,
+            data_dir,
+            base_url,
+            database_url,
+            db_pool_size: parse_or(&get, "SATCHEL_DB_POOL_SIZE", Some(8))?,
+            smtp_url,
+            mail_from: parse_mailbox(get("SATCHEL_MAIL_FROM"))?,
+            email_token_ttl: hours(parse_or(&get, "SATCHEL_EMAIL_TOKEN_TTL_HOURS", Some(48))?),
+            confirm_mails_per_address_hour: parse_or(
+                &get,
+                "SATCHEL_CONFIRM_MAILS_PER_ADDRESS_HOUR",
+                Some(3),
+            )?,
+            confirm_mails_per_account_hour: parse_or(
+                &get,
+                "SATCHEL_CONFIRM_MAILS_PER_ACCOUNT_HOUR",
+                Some(10),
+            )?,
+            session_ttl: hours(parse_or(&get, "SATCHEL_SESSION_TTL_HOURS", Some(336))?),
+            log_json: parse_log_format(get("SATCHEL_LOG_FORMAT"))?,
+        })
+    }
+
+    /// Where development mail is written when no SMTP server is configured.
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+
+    /// Whether the public URL is https, so cookies must be marked `Secure`.
+    pub fn behind_https(&self) -> bool {
+        self.base_url.scheme() == "https"
+    }
+}
+
+fn hours(n: u64) -> Duration {
+    Duration::from_secs(n * 3600)
+}
+
+fn parse_or<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: Option<T>,
+) -> Result<T, ConfigError>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    match (get(variable), default) {
+        (Some(value), _) => value.trim().parse().map_err(|e: T::Err| ConfigError {
+            variable,
+            reason: e.to_string(),
+            value,
+        }),
+        (None, Some(default)) => Ok(default),
+        (None, None) => Err(ConfigError {
+            variable,
+            value: String::new(),
+            reason: "is required".into(),
+        }),
+    }
+}
+
+fn parse_url(value: String) -> Result<Url, ConfigError> {
+    let error = |reason: &str| ConfigError {
+        variable: "SATCHEL_BASE_URL",
+        value: value.clone(),
+        reason: reason.into(),
+    };
+    let url = Url::parse(&value).map_err(|e| error(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(error("must be an http or https URL"));
+    }
+    Ok(url)
+}
+
+fn check_smtp_url(value: &str) -> Result<(), ConfigError> {
+    let ok = Url::parse(value).is_ok_and(|u| matches!(u.scheme(), "smtp" | "smtps"));
+    if ok {
+        return Ok(());
+    }
+    Err(ConfigError {
+        variable: "SMTP_URL",
+        // The URL may hold a password: say only its scheme.
+        value: value.split(':').next().unwrap_or_default().to_string() + ":…",
+        reason: "must be an smtp:// or smtps:// URL".into(),
+    })
+}
+
+fn parse_mailbox(value: Option<String>) -> Result<String, ConfigError> {
+    let value = value.unwrap_or_else(|| "Satchel <satchel@localhost>".into());
+    match value.parse::<lettre::message::Mailbox>() {
+        Ok(_) => Ok(value),
+        Err(e) => Err(ConfigError {
+            variable: "SATCHEL_MAIL_FROM",
+            reason: e.to_string(),
+            value,
+        }),
+    }
+}
+
+fn parse_log_format(value: Option<String>) -> Result<bool, ConfigError> {
+    match value.as_deref().map(str::trim) {
+        None | Some("text") => Ok(false),
+        Some("json") => Ok(true),
+        Some(other) => Err(ConfigError {
+            variable: "SATCHEL_LOG_FORMAT",
+            value: other.into(),
+            reason: "must be `text` or `json`".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings_from(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_give_a_local_sqlite_service() {
+        let settings = settings_from(&[]).expect("defaults are valid");
+
+        assert_eq!(settings.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.database_url, "./data/satchel.sqlite3");
+        assert_eq!(settings.base_url.as_str(), "http://127.0.0.1:8080/");
+        assert!(settings.smtp_url.is_none());
+        assert_eq!(settings.email_token_ttl, Duration::from_secs(48 * 3600));
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let cases = [
+            ("SATCHEL_BIND", "not-an-address"),
+            ("SATCHEL_BASE_URL", "ftp://example.org"),
+            ("SATCHEL_EMAIL_TOKEN_TTL_HOURS", "two days"),
+            ("SMTP_URL", "http://mail.example.org"),
+            ("SATCHEL_LOG_FORMAT", "xml"),
+            ("SATCHEL_MAIL_FROM", "not a mailbox"),
+        ];
+        for (variable, value) in cases {
+            let error = settings_from(&[(variable, value)]).err();
+
+            let error = error.unwrap_or_else(|| panic!("{variable}={value} was accepted"));
+            assert_eq!(error.variable, variable);
+            assert!(error.to_string().starts_with(variable), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_smtp_password_is_never_printed() {
+        let error = settings_from(&[("SMTP_URL", "http://user:hunter2@mail")]).err();
+        let settings = settings_from(&[("SMTP_URL", "smtp://user:hunter2@mail:25")]);
+
+        assert!(!error
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+            .contains("hunter2"));
+        assert!(!format!("{:?}", settings.ok()).contains("hunter2"));
+    }
+}

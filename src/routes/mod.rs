@@ -1,0 +1,79 @@
+//! The HTTP layer: every route is registered in [`configure`], top to bottom. Handlers
+//! extract and authorise, call `accounts` / `domain` / `db`, and render a template.
+
+pub mod auth;
+pub mod emails;
+pub mod health;
+pub mod pages;
+pub mod session;
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+
+use crate::error::AppError;
+use crate::startup::AppState;
+
+/// Registers every route of the application.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(pages::home))
+        .route("/healthz", web::get().to(health::health_check))
+        .route("/static/style.css", web::get().to(pages::stylesheet))
+        .route("/register", web::get().to(auth::register_form))
+        .route("/register", web::post().to(auth::register))
+        .route("/login", web::get().to(auth::login_form))
+        .route("/login", web::post().to(auth::login))
+        .route("/logout", web::post().to(auth::logout))
+        .route("/backpack", web::get().to(pages::backpack))
+        .route("/account/emails", web::get().to(emails::list_emails))
+        .route("/account/emails", web::post().to(emails::add_email))
+        .route(
+            "/account/emails/{id}/resend",
+            web::post().to(emails::resend_confirmation),
+        )
+        .route(
+            "/account/emails/{id}/remove",
+            web::post().to(emails::remove_email),
+        )
+        .route(
+            "/account/emails/{id}/primary",
+            web::post().to(emails::make_primary),
+        )
+        .route("/confirm-email", web::get().to(emails::confirm_email))
+        .default_service(web::to(pages::not_found));
+}
+
+/// Renders a page template with `context` plus the values every page needs.
+pub fn render_page(
+    state: &AppState,
+    template: &str,
+    page: &Page<'_>,
+    context: &impl Serialize,
+) -> Result<HttpResponse, AppError> {
+    let mut ctx = tera::Context::from_serialize(context).map_err(anyhow::Error::from)?;
+    ctx.insert("page", page);
+    let html = state
+        .templates
+        .render(template, &ctx)
+        .map_err(anyhow::Error::from)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(html))
+}
+
+/// What the page layout shows around every page.
+#[derive(Serialize)]
+pub struct Page<'a> {
+    pub title: &'a str,
+    pub csrf_token: &'a str,
+    pub signed_in: bool,
+    /// A message shown above the page content after an action.
+    pub notice: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Redirects the browser to `location` with a GET (303), the answer to a posted form.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", location))
+        .finish()
+}

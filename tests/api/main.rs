@@ -1,0 +1,9 @@
+//! Integration tests: the real application on a real database (a temp SQLite file, or a
+//! fresh PostgreSQL database per test when `TEST_DATABASE_URL` is set), driven over HTTP.
+
+mod auth;
+mod emails;
+mod health;
+mod helpers;
+mod migrations;
+mod smtp;
