@@ -3,5 +3,9 @@
 //! `db`, actix or diesel, so it can be tested and fuzzed on its own.
 
 pub mod account;
+pub mod assertion;
+pub mod bake;
+pub mod contexts;
 pub mod recipient;
 pub mod token;
+pub mod unbake;

@@ -1,0 +1,2 @@
+//! Placeholder replaced by the unbake benchmark.
+fn main() {}
