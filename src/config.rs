@@ -40,6 +40,13 @@ pub struct Settings {
     pub session_ttl: Duration,
     /// `SATCHEL_LOG_FORMAT`: `text` (default) or `json`.
     pub log_json: bool,
+    /// `SATCHEL_FETCH_ALLOW_PRIVATE`: fetch loopback and private addresses too (tests,
+    /// intranet issuers). Default `false`.
+    pub fetch_allow_private: bool,
+    /// `SATCHEL_FETCH_TIMEOUT_SECS`: total time one fetch may take. Default 15.
+    pub fetch_timeout: Duration,
+    /// `SATCHEL_FETCH_MAX_BYTES`: largest body one fetch may read. Default 5242880 (5 MiB).
+    pub fetch_max_bytes: usize,
 }
 
 impl std::fmt::Debug for Settings {
@@ -111,12 +118,29 @@ impl Settings {
             )?,
             session_ttl: hours(parse_or(&get, "SATCHEL_SESSION_TTL_HOURS", Some(336))?),
             log_json: parse_log_format(get("SATCHEL_LOG_FORMAT"))?,
+            fetch_allow_private: parse_or(&get, "SATCHEL_FETCH_ALLOW_PRIVATE", Some(false))?,
+            fetch_timeout: Duration::from_secs(parse_or(
+                &get,
+                "SATCHEL_FETCH_TIMEOUT_SECS",
+                Some(15),
+            )?),
+            fetch_max_bytes: parse_or(&get, "SATCHEL_FETCH_MAX_BYTES", Some(5 * 1024 * 1024))?,
         })
     }
 
     /// Where development mail is written when no SMTP server is configured.
     pub fn outbox_dir(&self) -> PathBuf {
         self.data_dir.join("outbox")
+    }
+
+    /// The limits every outgoing fetch obeys.
+    pub fn fetch_limits(&self) -> crate::fetch::FetchLimits {
+        crate::fetch::FetchLimits {
+            total_timeout: self.fetch_timeout,
+            max_body_bytes: self.fetch_max_bytes,
+            allow_private: self.fetch_allow_private,
+            ..crate::fetch::FetchLimits::default()
+        }
     }
 
     /// Whether the public URL is https, so cookies must be marked `Secure`.
@@ -236,6 +260,7 @@ mod tests {
             ("SMTP_URL", "http://mail.example.org"),
             ("SATCHEL_LOG_FORMAT", "xml"),
             ("SATCHEL_MAIL_FROM", "not a mailbox"),
+            ("SATCHEL_FETCH_ALLOW_PRIVATE", "yes please"),
         ];
         for (variable, value) in cases {
             let error = settings_from(&[(variable, value)]).err();

@@ -16,10 +16,13 @@
 //! - [`error`]: the HTTP layer's one error type.
 
 pub mod accounts;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod fetch;
+pub mod intake;
 pub mod mail;
 pub mod routes;
 pub mod startup;

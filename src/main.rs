@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use satchel::cli;
 use satchel::config::Settings;
 use satchel::startup::{default_mailer, open_database, Application};
 use satchel::templates::Templates;
@@ -23,10 +24,51 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Print the badge payload baked into a PNG or SVG, exactly as stored.
+    Unbake {
+        /// The image file.
+        file: String,
+        /// Print {"format","chunk","keyword","payload"} as JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bake a payload (JSON, URL or compact JWS) into a PNG or SVG image.
+    Bake {
+        /// The PNG or SVG to bake into.
+        image: String,
+        /// A file holding the payload.
+        payload_file: String,
+        /// Where to write the baked image.
+        #[arg(short, long)]
+        out: std::path::PathBuf,
+    },
+    /// Print the normalized badge read from a file, a URL or `-` (stdin), without verifying.
+    Inspect {
+        /// A baked PNG/SVG, a JSON or JWS file, an assertion URL, or `-` for stdin.
+        input: String,
+    },
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    match Cli::parse().command.unwrap_or(Command::Serve) {
+        Command::Unbake { file, json } => cli::unbake_command(&file, json),
+        Command::Bake {
+            image,
+            payload_file,
+            out,
+        } => cli::bake_command(&image, &payload_file, &out),
+        Command::Inspect { input } => {
+            with_settings(|settings| Ok(inspect(&input, settings.fetch_allow_private)))
+        }
+        Command::Serve => with_settings(|settings| serve(settings).map(|()| ExitCode::SUCCESS)),
+        Command::Migrate => {
+            with_settings(|settings| open_database(&settings).map(|_| ExitCode::SUCCESS))
+        }
+    }
+}
+
+/// Reads `.env` and the environment, sets up logging, then runs `command`.
+fn with_settings(command: impl FnOnce(Settings) -> anyhow::Result<ExitCode>) -> ExitCode {
     let _ = dotenvy::dotenv();
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
@@ -36,19 +78,19 @@ fn main() -> ExitCode {
         }
     };
     satchel::telemetry::init(settings.log_json);
-
-    let outcome = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(settings),
-        Command::Migrate => open_database(&settings).map(|_| ()),
-    };
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+    match command(settings) {
+        Ok(code) => code,
         Err(error) => {
             tracing::error!(error.cause_chain = ?error, "satchel stopped with an error");
             eprintln!("satchel: {error:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+#[tokio::main]
+async fn inspect(input: &str, allow_private: bool) -> ExitCode {
+    cli::inspect_command(input, allow_private).await
 }
 
 #[actix_web::main]

@@ -1,0 +1,134 @@
+//! The command-line tools that ship in the `satchel` binary beside the web service:
+//! `unbake`, `bake` and `inspect`. Each prints its result to stdout, a one-line reason to
+//! stderr on failure, and returns the process exit code.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::domain::assertion::{parse_badge, ObVersion};
+use crate::domain::bake::bake;
+use crate::domain::unbake::{unbake, Keyword, Limits};
+use crate::fetch::{FetchLimits, Fetcher};
+use crate::intake::receive;
+
+/// Exit code for "the input holds no badge" or "the badge is not valid".
+const EXIT_NO: u8 = 1;
+/// Exit code for usage and I/O errors.
+const EXIT_USAGE: u8 = 2;
+
+fn fail(code: u8, reason: impl std::fmt::Display) -> ExitCode {
+    eprintln!("satchel: {reason}");
+    ExitCode::from(code)
+}
+
+/// Reads a file, or standard input for `-`, refusing more than the upload limit.
+fn read_input(path: &str, limit: usize) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let reader: Box<dyn Read> = if path == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path)?)
+    };
+    reader.take(limit as u64 + 1).read_to_end(&mut bytes)?;
+    if bytes.len() > limit {
+        return Err(std::io::Error::other(format!(
+            "{path} is larger than {limit} bytes"
+        )));
+    }
+    Ok(bytes)
+}
+
+/// `satchel unbake FILE [--json]`: prints the baked payload exactly as stored.
+pub fn unbake_command(file: &str, json: bool) -> ExitCode {
+    let limits = Limits::default();
+    let bytes = match read_input(file, limits.max_input_bytes) {
+        Ok(bytes) => bytes,
+        Err(error) => return fail(EXIT_USAGE, format!("cannot read {file}: {error}")),
+    };
+    let unbaked = match unbake(&bytes, &limits) {
+        Ok(unbaked) => unbaked,
+        Err(error) => return fail(EXIT_NO, format!("{file}: {error} ({})", error.code())),
+    };
+    for warning in &unbaked.warnings {
+        eprintln!("satchel: warning: {warning}");
+    }
+    let output = if json {
+        let summary = serde_json::json!({
+            "format": unbaked.format,
+            "chunk": unbaked.chunk,
+            "keyword": unbaked.keyword,
+            "payload": unbaked.payload,
+        });
+        format!("{summary}\n")
+    } else {
+        unbaked.payload
+    };
+    write_stdout(output.as_bytes())
+}
+
+/// `satchel bake IMAGE PAYLOAD_FILE -o OUT`: bakes a payload into a PNG or SVG. A 3.0
+/// credential goes under `openbadgecredential`, anything else under `openbadges`.
+pub fn bake_command(image: &str, payload_file: &str, out: &Path) -> ExitCode {
+    let limits = Limits::default();
+    let read = |path: &str| read_input(path, limits.max_input_bytes);
+    let (image_bytes, payload) = match (read(image), read(payload_file)) {
+        (Ok(image), Ok(payload)) => (image, payload),
+        (Err(error), _) | (_, Err(error)) => return fail(EXIT_USAGE, error),
+    };
+    let Ok(payload) = String::from_utf8(payload) else {
+        return fail(EXIT_USAGE, format!("{payload_file} is not UTF-8 text"));
+    };
+    let keyword = match parse_badge(&payload) {
+        Ok(badge) if badge.version == ObVersion::V3_0 => Keyword::OpenBadgeCredential,
+        _ => Keyword::OpenBadges,
+    };
+    let baked = match bake(&image_bytes, &payload, keyword) {
+        Ok(baked) => baked,
+        Err(error) => return fail(EXIT_NO, format!("{error} ({})", error.code())),
+    };
+    match std::fs::write(out, baked) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(
+            EXIT_USAGE,
+            format!("cannot write {}: {error}", out.display()),
+        ),
+    }
+}
+
+/// `satchel inspect FILE|URL|-`: prints the normalized badge as JSON, without verifying it.
+pub async fn inspect_command(input: &str, allow_private: bool) -> ExitCode {
+    let limits = Limits::default();
+    let is_url = input.starts_with("http://") || input.starts_with("https://");
+    let bytes = if is_url {
+        input.as_bytes().to_vec()
+    } else {
+        match read_input(input, limits.max_input_bytes) {
+            Ok(bytes) => bytes,
+            Err(error) => return fail(EXIT_USAGE, format!("cannot read {input}: {error}")),
+        }
+    };
+    let fetch_limits = FetchLimits {
+        allow_private,
+        ..FetchLimits::default()
+    };
+    let fetcher = match Fetcher::new(fetch_limits) {
+        Ok(fetcher) => fetcher,
+        Err(error) => return fail(EXIT_USAGE, error),
+    };
+    match receive(&bytes, &fetcher, &limits).await {
+        Ok(received) => match serde_json::to_string_pretty(&received) {
+            Ok(json) => write_stdout(format!("{json}\n").as_bytes()),
+            Err(error) => fail(EXIT_USAGE, error),
+        },
+        Err(error) => fail(EXIT_NO, format!("{error} ({})", error.code())),
+    }
+}
+
+fn write_stdout(bytes: &[u8]) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(EXIT_USAGE, format!("cannot write the output: {error}")),
+    }
+}
