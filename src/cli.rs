@@ -11,6 +11,7 @@ use crate::domain::bake::bake;
 use crate::domain::unbake::{unbake, Keyword, Limits};
 use crate::fetch::{FetchLimits, Fetcher};
 use crate::intake::receive;
+use crate::verify::{Outcome, RecipientRule, Report, Status, Verifier};
 
 /// Exit code for "the input holds no badge" or "the badge is not valid".
 const EXIT_NO: u8 = 1;
@@ -131,4 +132,84 @@ fn write_stdout(bytes: &[u8]) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(EXIT_USAGE, format!("cannot write the output: {error}")),
     }
+}
+
+/// `satchel verify FILE|URL|- [--email ADDRESS]... [--json]`: runs the verification
+/// pipeline with `emails` as the confirmed addresses. Exit 0 when valid, 1 when not.
+pub async fn verify_command(
+    input: &str,
+    emails: &[String],
+    json: bool,
+    maps: &[String],
+    fetch_limits: FetchLimits,
+) -> ExitCode {
+    let limits = Limits::default();
+    let mut rewrites = Vec::new();
+    for map in maps {
+        match map.split_once('=') {
+            Some((prefix, to)) => rewrites.push((prefix.to_string(), to.to_string())),
+            None => {
+                return fail(
+                    EXIT_USAGE,
+                    format!("--map {map}: expected PREFIX=REPLACEMENT"),
+                )
+            }
+        }
+    }
+    let is_url = input.starts_with("http://") || input.starts_with("https://");
+    let bytes = if is_url {
+        input.as_bytes().to_vec()
+    } else {
+        match read_input(input, limits.max_input_bytes) {
+            Ok(bytes) => bytes,
+            Err(error) => return fail(EXIT_USAGE, format!("cannot read {input}: {error}")),
+        }
+    };
+    let fetcher = match Fetcher::with_rewrites(fetch_limits, rewrites) {
+        Ok(fetcher) => fetcher,
+        Err(error) => return fail(EXIT_USAGE, error),
+    };
+    let verifier = Verifier::new(fetcher, std::time::Duration::from_secs(300));
+
+    let report = verifier
+        .verify(&bytes, emails, RecipientRule::IfGiven)
+        .await;
+
+    let output = if json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(text) => text + "\n",
+            Err(error) => return fail(EXIT_USAGE, error),
+        }
+    } else {
+        describe_report(&report)
+    };
+    match write_stdout(output.as_bytes()) {
+        code if code != ExitCode::SUCCESS => code,
+        _ if report.status == Status::Valid => ExitCode::SUCCESS,
+        _ => ExitCode::from(EXIT_NO),
+    }
+}
+
+/// The report as lines a person reads in a terminal.
+fn describe_report(report: &Report) -> String {
+    let mut text = format!("status: {}\n", report.status.as_str());
+    if let Some(version) = report.version {
+        text.push_str(&format!("version: {version}\n"));
+    }
+    match (&report.recipient.address, report.recipient.form) {
+        (Some(address), Some(form)) => {
+            text.push_str(&format!("recipient: {address} ({})\n", form.as_str()))
+        }
+        _ => text.push_str("recipient: not matched\n"),
+    }
+    for check in &report.checks {
+        let mark = match check.outcome {
+            Outcome::Passed => "ok  ",
+            Outcome::Failed => "FAIL",
+            Outcome::Warning => "warn",
+            Outcome::Skipped => "skip",
+        };
+        text.push_str(&format!("{mark} {:<20} {}\n", check.check, check.message));
+    }
+    text
 }

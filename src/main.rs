@@ -42,6 +42,22 @@ enum Command {
         #[arg(short, long)]
         out: std::path::PathBuf,
     },
+    /// Verify a badge (file, URL or `-`) and print the report. Exit 0 when valid, 1 when
+    /// not, 2 on usage or I/O errors.
+    Verify {
+        /// A baked PNG/SVG, a JSON or JWS file, an assertion URL, or `-` for stdin.
+        input: String,
+        /// A confirmed address of the learner; repeat for several.
+        #[arg(long = "email")]
+        emails: Vec<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Fetch URLs starting with PREFIX from REPLACEMENT instead (PREFIX=REPLACEMENT), to
+        /// check badges whose issuer is served locally; repeatable.
+        #[arg(long = "map", value_name = "PREFIX=REPLACEMENT")]
+        maps: Vec<String>,
+    },
     /// Print the normalized badge read from a file, a URL or `-` (stdin), without verifying.
     Inspect {
         /// A baked PNG/SVG, a JSON or JWS file, an assertion URL, or `-` for stdin.
@@ -60,6 +76,20 @@ fn main() -> ExitCode {
         Command::Inspect { input } => {
             with_settings(|settings| Ok(inspect(&input, settings.fetch_allow_private)))
         }
+        Command::Verify {
+            input,
+            emails,
+            json,
+            maps,
+        } => with_settings(|settings| {
+            Ok(verify(
+                &input,
+                &emails,
+                json,
+                &maps,
+                settings.fetch_limits(),
+            ))
+        }),
         Command::Serve => with_settings(|settings| serve(settings).map(|()| ExitCode::SUCCESS)),
         Command::Migrate => {
             with_settings(|settings| open_database(&settings).map(|_| ExitCode::SUCCESS))
@@ -91,6 +121,17 @@ fn with_settings(command: impl FnOnce(Settings) -> anyhow::Result<ExitCode>) -> 
 #[tokio::main]
 async fn inspect(input: &str, allow_private: bool) -> ExitCode {
     cli::inspect_command(input, allow_private).await
+}
+
+#[tokio::main]
+async fn verify(
+    input: &str,
+    emails: &[String],
+    json: bool,
+    maps: &[String],
+    limits: satchel::fetch::FetchLimits,
+) -> ExitCode {
+    cli::verify_command(input, emails, json, maps, limits).await
 }
 
 #[actix_web::main]

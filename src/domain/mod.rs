@@ -6,6 +6,7 @@ pub mod account;
 pub mod assertion;
 pub mod bake;
 pub mod contexts;
+pub mod jws;
 pub mod recipient;
 pub mod token;
 pub mod unbake;

@@ -5,5 +5,7 @@ mod auth;
 mod emails;
 mod health;
 mod helpers;
+mod issuer;
 mod migrations;
 mod smtp;
+mod verify;

@@ -1,0 +1,258 @@
+//! Hosted verification (OB 1.x and 2.0 HostedBadge; 0.5 by URL): fetch the assertion from
+//! its id, use the issuer's copy, treat 410 and `revoked: true` as revoked, and check the
+//! assertion lives where the issuer's verification policy allows (notes §3.2).
+
+use crate::domain::assertion::{parse_badge, Issuer, ParsedBadge, VerificationKind};
+use crate::domain::unbake::InputKind;
+use crate::fetch::{Accept, FetchError};
+
+use super::{host_of, is_web_url, Run, Status};
+
+impl Run<'_> {
+    /// Fetches the assertion at `url` and reads the issuer's copy. A copy that declares a
+    /// different id is re-fetched from that id once. `None` when no copy could be used.
+    pub(super) async fn fetch_hosted(
+        &mut self,
+        url: &str,
+        given: Option<&ParsedBadge>,
+    ) -> Option<ParsedBadge> {
+        let copy = self.fetch_assertion(url).await?;
+        let declared = hosted_url(&copy);
+        let copy = match declared {
+            Some(declared) if declared != url => {
+                let message = format!(
+                    "The badge fetched from {url} says its address is {declared}; it was fetched \
+                     again from there."
+                );
+                self.checks
+                    .warn("assertion_fetch", "hosted_id_differs", message);
+                let again = self.fetch_assertion(&declared).await?;
+                if hosted_url(&again).is_some_and(|id| id != declared) {
+                    let message = "The issuer's copy of the badge does not name its own address.";
+                    self.fail(
+                        "assertion_fetch",
+                        "hosted_id_mismatch",
+                        Status::Invalid,
+                        message,
+                    );
+                    return None;
+                }
+                again
+            }
+            _ => copy,
+        };
+        if let Some(given) = given {
+            if given.assertion_id != copy.assertion_id {
+                let message = "The badge you gave differs in its id from the issuer's copy; the \
+                               issuer's copy was used.";
+                self.checks
+                    .warn("assertion_fetch", "hosted_copy_differs", message);
+            }
+        }
+        Some(copy)
+    }
+
+    /// GETs one assertion URL: 410 means revoked, other failures mean unreachable, and
+    /// only a JSON or JWS body is read (an image is never unbaked again: a loop guard).
+    async fn fetch_assertion(&mut self, url: &str) -> Option<ParsedBadge> {
+        let fetched = match self
+            .verifier
+            .docs
+            .fetcher()
+            .get(url, Accept::Document)
+            .await
+        {
+            Ok(fetched) => fetched,
+            Err(error) => {
+                let status = fetch_error_status(&error);
+                let message = format!("The badge could not be fetched from {url}: {error}");
+                self.fail("assertion_fetch", error.code(), status, message);
+                return None;
+            }
+        };
+        if fetched.status == 410 {
+            return self.gone(url, fetched.text().unwrap_or_default());
+        }
+        if !fetched.is_success() {
+            let message = format!(
+                "The issuer's server answered HTTP {} for {url}; the badge could not be checked.",
+                fetched.status
+            );
+            let code = format!("fetch_status_{}", fetched.status);
+            self.fail("assertion_fetch", &code, Status::Unreachable, message);
+            return None;
+        }
+        let text = match fetched.kind() {
+            InputKind::Json(text) | InputKind::Jws(text) => text,
+            _ => {
+                let message = format!("The address {url} does not serve a badge (it is not JSON).");
+                self.fail(
+                    "assertion_fetch",
+                    "fetch_not_a_badge",
+                    Status::Invalid,
+                    message,
+                );
+                return None;
+            }
+        };
+        match parse_badge(&text) {
+            Ok(badge) => {
+                self.checks.pass(
+                    "assertion_fetch",
+                    format!("Fetched the issuer's copy from {url}."),
+                );
+                Some(badge)
+            }
+            Err(error) => {
+                let message = format!("The issuer's copy at {url} could not be read: {error}");
+                self.fail("assertion_fetch", error.code(), Status::Invalid, message);
+                None
+            }
+        }
+    }
+
+    /// A 410 Gone answer: revoked, with the reason and the badge when the body has them.
+    fn gone(&mut self, url: &str, body: &str) -> Option<ParsedBadge> {
+        let json: Option<serde_json::Value> = serde_json::from_str(body.trim()).ok();
+        let reason = json
+            .as_ref()
+            .and_then(|v| v.get("revocationReason"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        self.revoked(
+            "The issuer's server says this badge is gone (HTTP 410).",
+            url,
+            reason,
+        );
+        parse_badge(body).ok()
+    }
+
+    fn revoked(&mut self, what: &str, url: &str, reason: Option<String>) {
+        let message = match &reason {
+            Some(reason) => format!("{what} The issuer gave this reason: {reason}"),
+            None => format!("{what} ({url})"),
+        };
+        self.fail("revocation", "revoked", Status::Revoked, message);
+        self.verdict.revocation_reason = reason;
+    }
+
+    /// Checks the issuer's copy of a hosted badge: its revocation flag, its badge class
+    /// and issuer, and that it lives where the issuer's verification policy allows.
+    pub(super) async fn check_hosted(&mut self, badge: ParsedBadge) -> Option<ParsedBadge> {
+        if badge.revoked == Some(true) {
+            let url = hosted_url(&badge).unwrap_or_default();
+            self.revoked(
+                "The issuer's copy marks this badge revoked.",
+                &url,
+                badge.revocation_reason.clone(),
+            );
+        } else {
+            self.checks
+                .pass("revocation", "The issuer has not revoked this badge.");
+        }
+        let Some(class) = self.badge_class(&badge).await else {
+            return Some(badge);
+        };
+        let Some(issuer) = self.issuer(&class, false).await else {
+            return Some(badge);
+        };
+        match hosted_url(&badge) {
+            Some(url) => self.check_policy(&url, &issuer),
+            None => self
+                .checks
+                .skip("verification_policy", "The badge names no address."),
+        }
+        Some(badge)
+    }
+
+    /// The issuer's verification policy: `startsWith` prefixes, else `allowedOrigins`
+    /// hosts, else the issuer's own host (OB 2.0 `#VerificationObject`). Hosts compare
+    /// case-insensitively, without the port.
+    fn check_policy(&mut self, assertion_url: &str, issuer: &Issuer) {
+        let policy = issuer.verification.clone().unwrap_or_default();
+        if !policy.starts_with.is_empty() {
+            if policy
+                .starts_with
+                .iter()
+                .any(|prefix| assertion_url.starts_with(prefix.as_str()))
+            {
+                self.checks.pass(
+                    "verification_policy",
+                    "The badge lives where its issuer allows.",
+                );
+            } else {
+                let message = format!(
+                    "The badge at {assertion_url} is not under any address its issuer allows."
+                );
+                self.fail(
+                    "verification_policy",
+                    "hosted_outside_starts_with",
+                    Status::Invalid,
+                    message,
+                );
+            }
+            return;
+        }
+        let allowed: Vec<String> = if policy.allowed_origins.is_empty() {
+            let home = issuer
+                .id
+                .as_deref()
+                .filter(|id| is_web_url(id))
+                .or(issuer.url.as_deref());
+            home.and_then(host_of).into_iter().collect()
+        } else {
+            policy
+                .allowed_origins
+                .iter()
+                .map(|origin| origin_host(origin))
+                .collect()
+        };
+        let host = host_of(assertion_url);
+        if allowed.is_empty() {
+            let message =
+                "The issuer names no web address, so where the badge lives cannot be checked.";
+            self.checks
+                .warn("verification_policy", "issuer_without_host", message);
+        } else if host.as_ref().is_some_and(|h| allowed.contains(h)) {
+            self.checks.pass(
+                "verification_policy",
+                "The badge lives on its issuer's site.",
+            );
+        } else {
+            let message = format!(
+                "The badge is hosted on {}, which is not its issuer's site ({}).",
+                host.unwrap_or_default(),
+                allowed.join(", ")
+            );
+            self.fail(
+                "verification_policy",
+                "hosted_wrong_origin",
+                Status::Invalid,
+                message,
+            );
+        }
+    }
+}
+
+/// The address a hosted badge declares for itself, if it is a web URL.
+pub(super) fn hosted_url(badge: &ParsedBadge) -> Option<String> {
+    match &badge.verification {
+        VerificationKind::Hosted { url: Some(url) } if is_web_url(url) => Some(url.clone()),
+        _ => None,
+    }
+}
+
+/// `allowedOrigins` entries are hosts, sometimes written as URLs.
+fn origin_host(origin: &str) -> String {
+    host_of(origin).unwrap_or_else(|| origin.trim().trim_end_matches('/').to_lowercase())
+}
+
+/// A refused address is the input's fault; a network failure is nobody's verdict.
+fn fetch_error_status(error: &FetchError) -> Status {
+    match error {
+        FetchError::InvalidUrl(_)
+        | FetchError::UnsupportedScheme
+        | FetchError::PrivateAddress { .. } => Status::Invalid,
+        _ => Status::Unreachable,
+    }
+}
