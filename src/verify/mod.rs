@@ -68,6 +68,8 @@ impl Verifier {
             verifier: self,
             checks: Checks::default(),
             verdict: Verdict::default(),
+            badge_class: None,
+            issuer: None,
         };
         let badge = run.obtain(input).await;
         let mut recipient = RecipientOutcome::default();
@@ -88,6 +90,8 @@ impl Verifier {
             checks: run.checks.0,
             revocation_reason: run.verdict.revocation_reason,
             badge,
+            badge_class: run.badge_class,
+            issuer: run.issuer,
             checked_at: Utc::now(),
         }
     }
@@ -133,6 +137,9 @@ struct Run<'a> {
     verifier: &'a Verifier,
     checks: Checks,
     verdict: Verdict,
+    /// The badge class and issuer as resolved, kept for the report.
+    badge_class: Option<BadgeClass>,
+    issuer: Option<Issuer>,
 }
 
 impl Run<'_> {
@@ -262,7 +269,10 @@ impl Run<'_> {
     /// Resolves the badge class (embedded or by URL). `None` when it cannot be used.
     async fn badge_class(&mut self, badge: &ParsedBadge) -> Option<BadgeClass> {
         let url = match &badge.badge_class {
-            Linked::Embedded(class) => return Some(class.clone()),
+            Linked::Embedded(class) => {
+                self.badge_class = Some(class.clone());
+                return Some(class.clone());
+            }
             Linked::Url(url) => url.clone(),
         };
         let fetched = match self.verifier.docs.get(&url).await {
@@ -294,7 +304,10 @@ impl Run<'_> {
         let url = match &class.issuer {
             Linked::Embedded(issuer) => match &issuer.id {
                 Some(id) if authoritative && is_web_url(id) => id.clone(),
-                _ => return Some(issuer.clone()),
+                _ => {
+                    self.issuer = Some(issuer.clone());
+                    return Some(issuer.clone());
+                }
             },
             Linked::Url(url) => url.clone(),
         };

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::domain::assertion::{ObVersion, ParsedBadge};
+use crate::domain::assertion::{BadgeClass, Issuer, ObVersion, ParsedBadge};
 use crate::domain::recipient::MatchForm;
 
 /// The verdict on a badge.
@@ -98,6 +98,12 @@ pub struct Report {
     /// The badge as read (from the issuer's copy when it was fetched).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub badge: Option<ParsedBadge>,
+    /// The badge class as resolved (embedded, or fetched from its URL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub badge_class: Option<BadgeClass>,
+    /// The issuer profile as resolved (embedded, or fetched from its URL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<Issuer>,
     /// The issuer's withdrawal reason, when revoked.
     pub revocation_reason: Option<String>,
     pub checked_at: DateTime<Utc>,
