@@ -351,13 +351,13 @@ fn confirm_in_tx(
 /// The one hook run after an address is confirmed: badges waiting for it are re-checked
 /// and delivered here.
 pub async fn on_address_confirmed(
-    _state: &AppState,
+    state: &AppState,
     user_id: &str,
     email_id: &str,
 ) -> Result<(), AppError> {
-    // TODO: deliver pending badges for this address, because the pending-badge store
-    // arrives with badge import (issue 6) and the issuer push API (issue 8).
-    tracing::debug!(user.id = %user_id, email.id = %email_id, "no waiting badges to deliver");
+    let delivered = crate::backpack::deliver_pending(state, user_id).await?;
+    tracing::info!(user.id = %user_id, email.id = %email_id, badges.delivered = delivered,
+        "waiting badges re-checked after an address was confirmed");
     Ok(())
 }
 

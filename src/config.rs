@@ -47,6 +47,15 @@ pub struct Settings {
     pub fetch_timeout: Duration,
     /// `SATCHEL_FETCH_MAX_BYTES`: largest body one fetch may read. Default 5242880 (5 MiB).
     pub fetch_max_bytes: usize,
+    /// `SATCHEL_VERIFY_CACHE_SECS`: how long fetched badge classes, issuers, keys and
+    /// revocation lists are reused. Default 600.
+    pub verify_cache_ttl: Duration,
+    /// `SATCHEL_PENDING_TTL_DAYS`: how long a badge waits for its address to be confirmed
+    /// before it is dropped. Default 30.
+    pub pending_ttl: Duration,
+    /// URL prefix rewrites for fetches (`https://issuer.example/` → a local server). Not read
+    /// from the environment: only tests set it.
+    pub fetch_rewrites: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -125,6 +134,13 @@ impl Settings {
                 Some(15),
             )?),
             fetch_max_bytes: parse_or(&get, "SATCHEL_FETCH_MAX_BYTES", Some(5 * 1024 * 1024))?,
+            verify_cache_ttl: Duration::from_secs(parse_or(
+                &get,
+                "SATCHEL_VERIFY_CACHE_SECS",
+                Some(600),
+            )?),
+            pending_ttl: hours(24 * parse_or(&get, "SATCHEL_PENDING_TTL_DAYS", Some(30))?),
+            fetch_rewrites: Vec::new(),
         })
     }
 

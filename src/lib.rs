@@ -16,6 +16,7 @@
 //! - [`error`]: the HTTP layer's one error type.
 
 pub mod accounts;
+pub mod backpack;
 pub mod cli;
 pub mod config;
 pub mod db;

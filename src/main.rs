@@ -111,7 +111,7 @@ fn with_settings(command: impl FnOnce(Settings) -> anyhow::Result<ExitCode>) -> 
     match command(settings) {
         Ok(code) => code,
         Err(error) => {
-            tracing::error!(error.cause_chain = ?error, "satchel stopped with an error");
+            tracing::error!(error.cause_chain = %format!("{error:#}"), "satchel stopped with an error");
             eprintln!("satchel: {error:#}");
             ExitCode::FAILURE
         }

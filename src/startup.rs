@@ -16,13 +16,16 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::db::Db;
+use crate::fetch::Fetcher;
 use crate::mail::Mailer;
 use crate::routes;
 use crate::templates::Templates;
+use crate::verify::Verifier;
 
 /// What every handler can reach.
 pub struct AppState {
     pub db: Db,
+    pub verifier: Verifier,
     pub mailer: Mailer,
     pub templates: Arc<Templates>,
     pub settings: Arc<Settings>,
@@ -43,8 +46,11 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("could not listen on {} (SATCHEL_BIND)", settings.bind))?;
         let port = listener.local_addr()?.port();
+        let fetcher =
+            Fetcher::with_rewrites(settings.fetch_limits(), settings.fetch_rewrites.clone())?;
         let state = web::Data::new(AppState {
             db,
+            verifier: Verifier::new(fetcher, settings.verify_cache_ttl),
             mailer,
             templates: Arc::new(Templates::load()?),
             settings: Arc::new(settings),

@@ -3,49 +3,28 @@
 
 use anyhow::Context;
 
+/// Embeds templates by their path under `templates/`, which is also their name.
+macro_rules! embed {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../templates/", $name)))),*]
+    };
+}
+
 /// Every template, by the name pages and mails render it with.
-const TEMPLATES: &[(&str, &str)] = &[
-    ("base.html", include_str!("../templates/base.html")),
-    (
-        "pages/home.html",
-        include_str!("../templates/pages/home.html"),
-    ),
-    (
-        "pages/register.html",
-        include_str!("../templates/pages/register.html"),
-    ),
-    (
-        "pages/login.html",
-        include_str!("../templates/pages/login.html"),
-    ),
-    (
-        "pages/backpack.html",
-        include_str!("../templates/pages/backpack.html"),
-    ),
-    (
-        "pages/emails.html",
-        include_str!("../templates/pages/emails.html"),
-    ),
-    (
-        "pages/confirm.html",
-        include_str!("../templates/pages/confirm.html"),
-    ),
-    (
-        "pages/error.html",
-        include_str!("../templates/pages/error.html"),
-    ),
-    (
-        "mail/confirm_email.subject.txt",
-        include_str!("../templates/mail/confirm_email.subject.txt"),
-    ),
-    (
-        "mail/confirm_email.txt",
-        include_str!("../templates/mail/confirm_email.txt"),
-    ),
-    (
-        "mail/confirm_email.html",
-        include_str!("../templates/mail/confirm_email.html"),
-    ),
+const TEMPLATES: &[(&str, &str)] = embed![
+    "base.html",
+    "pages/home.html",
+    "pages/register.html",
+    "pages/login.html",
+    "pages/backpack.html",
+    "pages/emails.html",
+    "pages/confirm.html",
+    "pages/error.html",
+    "pages/import.html",
+    "pages/badge.html",
+    "mail/confirm_email.subject.txt",
+    "mail/confirm_email.txt",
+    "mail/confirm_email.html",
 ];
 
 /// The stylesheet served at `/static/style.css`.
@@ -77,5 +56,25 @@ mod tests {
     #[test]
     fn every_embedded_template_parses() {
         assert!(Templates::load().is_ok());
+    }
+
+    #[test]
+    fn every_template_file_is_embedded() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut files = Vec::new();
+        for folder in ["", "pages", "mail"] {
+            for entry in std::fs::read_dir(root.join(folder)).expect("templates folder") {
+                let path = entry.expect("entry").path();
+                if path.is_file() && path.extension().is_some_and(|e| e != "css") {
+                    let name = path.strip_prefix(&root).expect("inside").to_string_lossy();
+                    files.push(name.replace('\\', "/"));
+                }
+            }
+        }
+
+        let embedded: Vec<&str> = TEMPLATES.iter().map(|(name, _)| *name).collect();
+        for file in &files {
+            assert!(embedded.contains(&file.as_str()), "{file} is not embedded");
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! through [`Db::run`]; handlers never check out connections themselves. This module knows
 //! nothing of HTTP.
 
+pub mod badges;
 pub mod models;
 pub mod schema;
 

@@ -1,6 +1,78 @@
 // @generated in the shape of `diesel print-schema`; keep it in step with `migrations/`.
 
 diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    badge_events (id) {
+        id -> Text,
+        badge_id -> Text,
+        at -> Timestamp,
+        status -> Text,
+        reason -> Text,
+    }
+}
+
+diesel::table! {
+    badges (id) {
+        id -> Text,
+        user_id -> Text,
+        dedupe_key -> Text,
+        status -> Text,
+        pending_address -> Nullable<Text>,
+        version -> Nullable<Text>,
+        name -> Text,
+        description -> Nullable<Text>,
+        issuer_name -> Nullable<Text>,
+        issuer_url -> Nullable<Text>,
+        issued_on -> Nullable<Timestamp>,
+        expires_at -> Nullable<Timestamp>,
+        matched_address -> Nullable<Text>,
+        match_form -> Nullable<Text>,
+        carrier -> Text,
+        original -> Binary,
+        payload -> Text,
+        badge_json -> Text,
+        report_json -> Text,
+        image -> Nullable<Binary>,
+        image_type -> Nullable<Text>,
+        public_slug -> Nullable<Text>,
+        checked_at -> Timestamp,
+        next_check_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    collection_badges (collection_id, badge_id) {
+        collection_id -> Text,
+        badge_id -> Text,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    collections (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        description -> Text,
+        public_slug -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     email_tokens (token_hash) {
         token_hash -> Text,
         email_id -> Text,
@@ -40,8 +112,24 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(badge_events -> badges (badge_id));
+diesel::joinable!(badges -> users (user_id));
+diesel::joinable!(collection_badges -> badges (badge_id));
+diesel::joinable!(collection_badges -> collections (collection_id));
+diesel::joinable!(collections -> users (user_id));
 diesel::joinable!(email_tokens -> emails (email_id));
 diesel::joinable!(emails -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(email_tokens, emails, sessions, users,);
+diesel::allow_tables_to_appear_in_same_query!(
+    api_tokens,
+    badge_events,
+    badges,
+    collection_badges,
+    collections,
+    email_tokens,
+    emails,
+    sessions,
+    users,
+);

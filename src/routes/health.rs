@@ -13,7 +13,7 @@ pub async fn health_check(state: web::Data<AppState>) -> HttpResponse {
     match answered {
         Ok(_) => HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })),
         Err(error) => {
-            tracing::warn!(error.cause_chain = ?error, "health check: database did not answer");
+            tracing::warn!(error.cause_chain = %format!("{error:#}"), "health check: database did not answer");
             HttpResponse::ServiceUnavailable()
                 .json(serde_json::json!({ "status": "unavailable", "database": "unreachable" }))
         }

@@ -2,6 +2,7 @@
 //! extract and authorise, call `accounts` / `domain` / `db`, and render a template.
 
 pub mod auth;
+pub mod badges;
 pub mod emails;
 pub mod health;
 pub mod pages;
@@ -23,7 +24,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(auth::login_form))
         .route("/login", web::post().to(auth::login))
         .route("/logout", web::post().to(auth::logout))
-        .route("/backpack", web::get().to(pages::backpack))
+        .route("/backpack", web::get().to(badges::show_backpack))
+        .route("/import", web::get().to(badges::import_form))
+        .route("/import", web::post().to(badges::import_badges))
+        .route("/badges/{id}", web::get().to(badges::show_badge))
+        .route("/badges/{id}/delete", web::post().to(badges::delete_badge))
+        .route(
+            "/badges/{id}/recheck",
+            web::post().to(badges::recheck_badge),
+        )
+        .route("/badges/{id}/image", web::get().to(badges::badge_image))
+        .route(
+            "/badges/{id}/original",
+            web::get().to(badges::download_original),
+        )
+        .route(
+            "/badges/{id}/assertion",
+            web::get().to(badges::download_assertion),
+        )
+        .route("/badges/{id}/baked", web::get().to(badges::download_baked))
         .route("/account/emails", web::get().to(emails::list_emails))
         .route("/account/emails", web::post().to(emails::add_email))
         .route(

@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::session::{CsrfToken, CurrentUser, MaybeUser};
+use super::session::{CsrfToken, MaybeUser};
 use super::{render_page, Page};
 use crate::error::AppError;
 use crate::startup::AppState;
@@ -22,32 +22,6 @@ pub async fn home(
         error: None,
     };
     render_page(&state, "pages/home.html", &page, &json!({}))
-}
-
-pub async fn backpack(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    csrf: CsrfToken,
-) -> Result<HttpResponse, AppError> {
-    let emails = crate::accounts::list_emails(&state, &user.0.id).await?;
-    let unconfirmed: Vec<_> = emails
-        .iter()
-        .filter(|e| !e.is_confirmed())
-        .map(|e| e.address.as_str())
-        .collect();
-    let page = Page {
-        title: "Your backpack",
-        csrf_token: &csrf.0,
-        signed_in: true,
-        notice: None,
-        error: None,
-    };
-    render_page(
-        &state,
-        "pages/backpack.html",
-        &page,
-        &json!({ "unconfirmed": unconfirmed }),
-    )
 }
 
 pub async fn stylesheet() -> HttpResponse {

@@ -61,6 +61,11 @@ impl Verifier {
         }
     }
 
+    /// The fetcher the pipeline uses, for fetching badge images with the same limits.
+    pub fn fetcher(&self) -> &Fetcher {
+        self.docs.fetcher()
+    }
+
     /// Verifies any supported input (baked PNG/SVG, URL, JSON, compact JWS) for an account
     /// whose confirmed addresses are `confirmed`.
     pub async fn verify(&self, input: &[u8], confirmed: &[String], rule: RecipientRule) -> Report {
@@ -288,6 +293,7 @@ impl Run<'_> {
             Ok(class) => {
                 self.checks
                     .pass("badge_class", format!("Read the badge class {url}."));
+                self.badge_class = Some(class.value.clone());
                 Some(class.value)
             }
             Err(error) => {
@@ -324,6 +330,7 @@ impl Run<'_> {
             Ok(issuer) => {
                 self.checks
                     .pass("issuer", format!("Read the issuer profile {url}."));
+                self.issuer = Some(issuer.value.clone());
                 Some(issuer.value)
             }
             Err(error) => {

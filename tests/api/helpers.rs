@@ -69,6 +69,9 @@ pub async fn spawn_with_mailer(
     mailer: Mailer,
     data_dir: tempfile::TempDir,
 ) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        satchel::telemetry::init(false);
+    }
     let app = Application::build(settings, mailer)
         .await
         .expect("the app builds");
@@ -232,4 +235,58 @@ pub fn link_path(text: &str) -> String {
         .take_while(|c| !c.is_whitespace())
         .collect();
     link.trim_start_matches("http://satchel.test").to_string()
+}
+
+/// Starts the app with its fetches of `https://issuer.example/` going to a local issuer.
+pub async fn spawn_app_with_issuer(issuer: &crate::local_issuer::LocalIssuer) -> TestApp {
+    let rewrite = issuer.rewrite();
+    spawn_app_with(move |s| {
+        s.fetch_allow_private = true;
+        s.fetch_rewrites = vec![rewrite];
+    })
+    .await
+}
+
+/// One part of an import form.
+pub enum ImportPart<'a> {
+    File(&'a str, Vec<u8>),
+    Url(&'a str),
+    Text(&'a str),
+}
+
+impl TestApp {
+    /// Posts the import form with these parts and this browser's CSRF token.
+    pub async fn import(&self, parts: Vec<ImportPart<'_>>) -> reqwest::Response {
+        let token = self.csrf_token().await;
+        let mut form = reqwest::multipart::Form::new().text("csrf_token", token);
+        for part in parts {
+            form = match part {
+                ImportPart::File(name, bytes) => form.part(
+                    "files",
+                    reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+                ),
+                ImportPart::Url(url) => form.text("url", url.to_string()),
+                ImportPart::Text(text) => form.text("text", text.to_string()),
+            };
+        }
+        self.client
+            .post(self.url("/import"))
+            .multipart(form)
+            .send()
+            .await
+            .expect("answered")
+    }
+
+    /// The ids of the badges listed on a backpack page, in order.
+    pub async fn backpack_ids(&self, query: &str) -> Vec<String> {
+        let html = self.get_text(&format!("/backpack{query}")).await;
+        let marker = "<li class=\"badge ";
+        html.split(marker)
+            .skip(1)
+            .filter_map(|chunk| {
+                let start = chunk.find("data-badge-id=\"")? + "data-badge-id=\"".len();
+                Some(chunk[start..start + 36].to_string())
+            })
+            .collect()
+    }
 }

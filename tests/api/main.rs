@@ -2,10 +2,12 @@
 //! fresh PostgreSQL database per test when `TEST_DATABASE_URL` is set), driven over HTTP.
 
 mod auth;
+mod backpack;
 mod emails;
 mod health;
 mod helpers;
 mod issuer;
+mod local_issuer;
 mod migrations;
 mod smtp;
 mod verify;

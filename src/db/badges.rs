@@ -1,0 +1,322 @@
+//! Badge rows: what a backpack holds, its status history, and the queries the backpack
+//! pages, the API and the revalidation worker run on them. Image and original bytes are
+//! only loaded by the queries that serve them; lists read [`BadgeSummary`].
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::schema::{badge_events, badges};
+use super::AnyConnection;
+
+/// A badge with everything but its bytes.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = badges)]
+pub struct BadgeSummary {
+    pub id: String,
+    pub user_id: String,
+    pub status: String,
+    pub pending_address: Option<String>,
+    pub version: Option<String>,
+    pub name: String,
+    pub description: Option<String>,
+    pub issuer_name: Option<String>,
+    pub issuer_url: Option<String>,
+    pub issued_on: Option<NaiveDateTime>,
+    pub expires_at: Option<NaiveDateTime>,
+    pub matched_address: Option<String>,
+    pub match_form: Option<String>,
+    pub carrier: String,
+    pub image_type: Option<String>,
+    pub public_slug: Option<String>,
+    pub checked_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+/// The stored documents of one badge: what the badge page and downloads need.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = badges)]
+pub struct BadgeDocuments {
+    pub dedupe_key: String,
+    pub payload: String,
+    pub badge_json: String,
+    pub report_json: String,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = badges)]
+pub struct NewBadge {
+    pub id: String,
+    pub user_id: String,
+    pub dedupe_key: String,
+    pub status: String,
+    pub pending_address: Option<String>,
+    pub version: Option<String>,
+    pub name: String,
+    pub description: Option<String>,
+    pub issuer_name: Option<String>,
+    pub issuer_url: Option<String>,
+    pub issued_on: Option<NaiveDateTime>,
+    pub expires_at: Option<NaiveDateTime>,
+    pub matched_address: Option<String>,
+    pub match_form: Option<String>,
+    pub carrier: String,
+    pub original: Vec<u8>,
+    pub payload: String,
+    pub badge_json: String,
+    pub report_json: String,
+    pub image: Option<Vec<u8>>,
+    pub image_type: Option<String>,
+    pub checked_at: NaiveDateTime,
+    pub next_check_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+/// The fields a re-check changes.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = badges, treat_none_as_null = true)]
+pub struct CheckedBadge {
+    pub status: String,
+    pub pending_address: Option<String>,
+    pub matched_address: Option<String>,
+    pub match_form: Option<String>,
+    pub expires_at: Option<NaiveDateTime>,
+    pub report_json: String,
+    pub checked_at: NaiveDateTime,
+    pub next_check_at: NaiveDateTime,
+}
+
+/// One change of a badge's status, with why.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = badge_events)]
+pub struct BadgeEvent {
+    pub id: String,
+    pub badge_id: String,
+    pub at: NaiveDateTime,
+    pub status: String,
+    pub reason: String,
+}
+
+/// How a backpack list is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    /// Newest issue date first (the default).
+    #[default]
+    Date,
+    Name,
+    Issuer,
+}
+
+/// What a backpack list shows.
+#[derive(Debug, Clone, Default)]
+pub struct BadgeFilter {
+    pub status: Option<String>,
+    pub issuer: Option<String>,
+    /// Matched case-insensitively against name, description and issuer name.
+    pub text: Option<String>,
+    pub sort: SortOrder,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+pub fn insert(conn: &mut AnyConnection, badge: &NewBadge) -> QueryResult<usize> {
+    diesel::insert_into(badges::table)
+        .values(badge)
+        .execute(conn)
+}
+
+/// The badge with `dedupe_key` in this backpack, if already imported.
+pub fn find_by_key(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    dedupe_key: &str,
+) -> QueryResult<Option<BadgeSummary>> {
+    badges::table
+        .filter(badges::user_id.eq(user_id))
+        .filter(badges::dedupe_key.eq(dedupe_key))
+        .select(BadgeSummary::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A badge of this user (another user's badge is `None`, like a missing one).
+pub fn find_for_user(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    badge_id: &str,
+) -> QueryResult<Option<BadgeSummary>> {
+    badges::table
+        .filter(badges::id.eq(badge_id))
+        .filter(badges::user_id.eq(user_id))
+        .select(BadgeSummary::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn documents(conn: &mut AnyConnection, badge_id: &str) -> QueryResult<BadgeDocuments> {
+    badges::table
+        .find(badge_id)
+        .select(BadgeDocuments::as_select())
+        .first(conn)
+}
+
+/// The bytes the learner gave, byte for byte.
+pub fn original(conn: &mut AnyConnection, badge_id: &str) -> QueryResult<Vec<u8>> {
+    badges::table
+        .find(badge_id)
+        .select(badges::original)
+        .first(conn)
+}
+
+/// The display image and its content type.
+pub fn image(
+    conn: &mut AnyConnection,
+    badge_id: &str,
+) -> QueryResult<(Option<Vec<u8>>, Option<String>)> {
+    badges::table
+        .find(badge_id)
+        .select((badges::image, badges::image_type))
+        .first(conn)
+}
+
+fn filtered<'a>(
+    user_id: &'a str,
+    filter: &'a BadgeFilter,
+) -> badges::BoxedQuery<'a, crate::db::MultiBackend> {
+    let mut query = badges::table
+        .filter(badges::user_id.eq(user_id))
+        .into_boxed();
+    if let Some(status) = &filter.status {
+        query = query.filter(badges::status.eq(status));
+    }
+    if let Some(issuer) = &filter.issuer {
+        query = query.filter(badges::issuer_name.eq(issuer));
+    }
+    if let Some(text) = filter.text.as_deref().filter(|t| !t.trim().is_empty()) {
+        let pattern = format!("%{}%", escape_like(&text.trim().to_lowercase()));
+        query = query.filter(
+            lower(badges::name)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(badges::description.assume_not_null())
+                    .like(pattern.clone())
+                    .escape('\\'))
+                .or(lower(badges::issuer_name.assume_not_null())
+                    .like(pattern)
+                    .escape('\\')),
+        );
+    }
+    query
+}
+
+diesel::define_sql_function!(fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// One page of a backpack.
+pub fn list(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    filter: &BadgeFilter,
+) -> QueryResult<Vec<BadgeSummary>> {
+    let query = filtered(user_id, filter).select(BadgeSummary::as_select());
+    let query = match filter.sort {
+        SortOrder::Date => query.order((badges::issued_on.desc(), badges::created_at.desc())),
+        SortOrder::Name => query.order((badges::name.asc(), badges::created_at.desc())),
+        SortOrder::Issuer => query.order((badges::issuer_name.asc(), badges::name.asc())),
+    };
+    query.offset(filter.offset).limit(filter.limit).load(conn)
+}
+
+/// How many badges the filter matches in all.
+pub fn count(conn: &mut AnyConnection, user_id: &str, filter: &BadgeFilter) -> QueryResult<i64> {
+    filtered(user_id, filter).count().get_result(conn)
+}
+
+/// The issuers in a backpack, for the filter menu.
+pub fn issuers(conn: &mut AnyConnection, user_id: &str) -> QueryResult<Vec<String>> {
+    badges::table
+        .filter(badges::user_id.eq(user_id))
+        .filter(badges::issuer_name.is_not_null())
+        .select(badges::issuer_name.assume_not_null())
+        .distinct()
+        .order(badges::issuer_name.assume_not_null().asc())
+        .load(conn)
+}
+
+/// Badges of this user waiting for one of their addresses to be confirmed.
+pub fn pending_for_user(conn: &mut AnyConnection, user_id: &str) -> QueryResult<Vec<BadgeSummary>> {
+    badges::table
+        .filter(badges::user_id.eq(user_id))
+        .filter(badges::status.eq("pending"))
+        .select(BadgeSummary::as_select())
+        .load(conn)
+}
+
+pub fn delete(conn: &mut AnyConnection, user_id: &str, badge_id: &str) -> QueryResult<usize> {
+    diesel::delete(
+        badges::table
+            .filter(badges::id.eq(badge_id))
+            .filter(badges::user_id.eq(user_id)),
+    )
+    .execute(conn)
+}
+
+/// Deletes pending badges imported before `before`; returns how many.
+pub fn drop_expired_pending(conn: &mut AnyConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(
+        badges::table
+            .filter(badges::status.eq("pending"))
+            .filter(badges::created_at.lt(before)),
+    )
+    .execute(conn)
+}
+
+pub fn update_checked(
+    conn: &mut AnyConnection,
+    badge_id: &str,
+    checked: &CheckedBadge,
+) -> QueryResult<usize> {
+    diesel::update(badges::table.find(badge_id))
+        .set(checked)
+        .execute(conn)
+}
+
+pub fn set_public_slug(
+    conn: &mut AnyConnection,
+    badge_id: &str,
+    slug: Option<&str>,
+) -> QueryResult<usize> {
+    diesel::update(badges::table.find(badge_id))
+        .set(badges::public_slug.eq(slug))
+        .execute(conn)
+}
+
+/// A published badge by its public link.
+pub fn find_public(conn: &mut AnyConnection, slug: &str) -> QueryResult<Option<BadgeSummary>> {
+    badges::table
+        .filter(badges::public_slug.eq(slug))
+        .select(BadgeSummary::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn add_event(conn: &mut AnyConnection, event: &BadgeEvent) -> QueryResult<usize> {
+    diesel::insert_into(badge_events::table)
+        .values(event)
+        .execute(conn)
+}
+
+/// A badge's status history, oldest first.
+pub fn events(conn: &mut AnyConnection, badge_id: &str) -> QueryResult<Vec<BadgeEvent>> {
+    badge_events::table
+        .filter(badge_events::badge_id.eq(badge_id))
+        .order(badge_events::at.asc())
+        .select(BadgeEvent::as_select())
+        .load(conn)
+}
