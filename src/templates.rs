@@ -22,6 +22,11 @@ const TEMPLATES: &[(&str, &str)] = embed![
     "pages/error.html",
     "pages/import.html",
     "pages/badge.html",
+    "pages/collections.html",
+    "pages/collection.html",
+    "pages/public_collection.html",
+    "pages/public_badge.html",
+    "partials/open_graph.html",
     "mail/confirm_email.subject.txt",
     "mail/confirm_email.txt",
     "mail/confirm_email.html",
@@ -62,7 +67,7 @@ mod tests {
     fn every_template_file_is_embedded() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
         let mut files = Vec::new();
-        for folder in ["", "pages", "mail"] {
+        for folder in ["", "pages", "mail", "partials"] {
             for entry in std::fs::read_dir(root.join(folder)).expect("templates folder") {
                 let path = entry.expect("entry").path();
                 if path.is_file() && path.extension().is_some_and(|e| e != "css") {

@@ -7,6 +7,7 @@
 //! nothing of HTTP.
 
 pub mod badges;
+pub mod collections;
 pub mod models;
 pub mod schema;
 

@@ -3,9 +3,11 @@
 
 pub mod auth;
 pub mod badges;
+pub mod collections;
 pub mod emails;
 pub mod health;
 pub mod pages;
+pub mod public;
 pub mod session;
 
 use actix_web::{web, HttpResponse};
@@ -43,6 +45,58 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(badges::download_assertion),
         )
         .route("/badges/{id}/baked", web::get().to(badges::download_baked))
+        .route(
+            "/badges/{id}/publish",
+            web::post().to(public::publish_badge),
+        )
+        .route(
+            "/badges/{id}/unpublish",
+            web::post().to(public::unpublish_badge),
+        )
+        .route("/collections", web::get().to(collections::list_collections))
+        .route(
+            "/collections",
+            web::post().to(collections::create_collection),
+        )
+        .route(
+            "/collections/{id}",
+            web::get().to(collections::show_collection),
+        )
+        .route(
+            "/collections/{id}/edit",
+            web::post().to(collections::edit_collection),
+        )
+        .route(
+            "/collections/{id}/delete",
+            web::post().to(collections::delete_collection),
+        )
+        .route(
+            "/collections/{id}/badges",
+            web::post().to(collections::add_badge),
+        )
+        .route(
+            "/collections/{id}/badges/{badge_id}/remove",
+            web::post().to(collections::remove_badge),
+        )
+        .route(
+            "/collections/{id}/publish",
+            web::post().to(collections::publish_collection),
+        )
+        .route(
+            "/collections/{id}/unpublish",
+            web::post().to(collections::unpublish_collection),
+        )
+        .route("/c/{slug}", web::get().to(public::public_collection))
+        .route(
+            "/c/{slug}/badges/{badge_id}",
+            web::get().to(public::collection_badge),
+        )
+        .route(
+            "/c/{slug}/badges/{badge_id}/image",
+            web::get().to(public::collection_badge_image),
+        )
+        .route("/b/{slug}", web::get().to(public::public_badge))
+        .route("/b/{slug}/image", web::get().to(public::public_badge_image))
         .route("/account/emails", web::get().to(emails::list_emails))
         .route("/account/emails", web::post().to(emails::add_email))
         .route(

@@ -3,6 +3,7 @@
 
 mod auth;
 mod backpack;
+mod collections;
 mod emails;
 mod health;
 mod helpers;
