@@ -320,3 +320,27 @@ pub fn events(conn: &mut AnyConnection, badge_id: &str) -> QueryResult<Vec<Badge
         .select(BadgeEvent::as_select())
         .load(conn)
 }
+
+/// Everything needed to export one badge.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = badges)]
+pub struct ExportedBadge {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub carrier: String,
+    pub original: Vec<u8>,
+    pub payload: String,
+    pub image: Option<Vec<u8>>,
+    pub image_type: Option<String>,
+    pub issued_on: Option<NaiveDateTime>,
+}
+
+/// Every badge of a user with its bytes, oldest first (for the account export).
+pub fn export_all(conn: &mut AnyConnection, user_id: &str) -> QueryResult<Vec<ExportedBadge>> {
+    badges::table
+        .filter(badges::user_id.eq(user_id))
+        .order(badges::created_at.asc())
+        .select(ExportedBadge::as_select())
+        .load(conn)
+}

@@ -17,6 +17,7 @@ use crate::domain::bake::bake;
 use crate::domain::token::same_secret;
 use crate::domain::unbake::{detect, InputKind, Keyword};
 use crate::error::AppError;
+use crate::export;
 use crate::startup::AppState;
 
 /// Badges shown on one page of the backpack.
@@ -163,6 +164,7 @@ pub async fn import_badges(
     if !cookie.is_some_and(|c| same_secret(&c, &token)) {
         return Err(AppError::Csrf);
     }
+    let items = expand_exports(items)?;
     if items.is_empty() {
         return Err(AppError::bad_request(
             "nothing_to_import",
@@ -242,6 +244,52 @@ async fn read_import_form(mut payload: Multipart) -> Result<(String, Vec<ImportI
         }
     }
     Ok((token, items))
+}
+
+/// Replaces a Satchel export zip among the items with the badges it holds.
+fn expand_exports(items: Vec<ImportItem>) -> Result<Vec<ImportItem>, AppError> {
+    let mut expanded = Vec::with_capacity(items.len());
+    for item in items {
+        if !export::is_zip(&item.bytes) {
+            expanded.push(item);
+            continue;
+        }
+        let badges = export::read_export(&item.bytes).map_err(|e| {
+            AppError::bad_request(
+                "bad_export",
+                format!("{} cannot be imported: {e:#}", item.label),
+            )
+        })?;
+        expanded.extend(
+            badges
+                .into_iter()
+                .map(|(label, bytes)| ImportItem { label, bytes }),
+        );
+    }
+    Ok(expanded)
+}
+
+/// The whole account as a zip: every badge's original bytes, assertion and image, with a
+/// manifest. Importing the zip again restores the badges.
+pub async fn export_account(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    let owner = user.0.id.clone();
+    let badges = state
+        .db
+        .run(move |conn| Ok(badge_queries::export_all(conn, &owner)?))
+        .await?;
+    let count = badges.len();
+    let zip = tokio::task::spawn_blocking(move || export::write_export(&badges))
+        .await
+        .map_err(anyhow::Error::from)??;
+    tracing::info!(user.id = %user.0.id, badges = count, "account exported");
+    let name = format!(
+        "satchel-export-{}.zip",
+        chrono::Utc::now().format("%Y-%m-%d")
+    );
+    Ok(attachment("application/zip", &name, zip))
 }
 
 fn malformed(detail: &str) -> AppError {

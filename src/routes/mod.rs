@@ -29,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/backpack", web::get().to(badges::show_backpack))
         .route("/import", web::get().to(badges::import_form))
         .route("/import", web::post().to(badges::import_badges))
+        .route("/account/export", web::get().to(badges::export_account))
         .route("/badges/{id}", web::get().to(badges::show_badge))
         .route("/badges/{id}/delete", web::post().to(badges::delete_badge))
         .route(

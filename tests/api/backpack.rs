@@ -371,3 +371,55 @@ async fn import_requires_a_session_and_the_csrf_token() {
     assert_eq!(signed_out.status(), 303);
     assert!(app.backpack_ids("").await.is_empty());
 }
+
+#[tokio::test]
+async fn the_account_export_imports_again_into_a_new_backpack() {
+    let (issuer, app) = learner_with_issuer().await;
+    let a = issuer.award("exp-a", "Exported A", LEARNER, "2024-01-01T00:00:00Z");
+    let b = issuer.award("exp-b", "Exported B", LEARNER, "2024-02-01T00:00:00Z");
+    let baked = issuer.baked_png(&a);
+    app.import(vec![
+        ImportPart::File("a.png", baked.clone()),
+        ImportPart::Url(&b),
+    ])
+    .await;
+
+    let export = app.get("/account/export").await;
+
+    assert_eq!(export.headers()["content-type"], "application/zip");
+    let zip = export.bytes().await.expect("bytes").to_vec();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip.clone())).expect("a zip");
+    let manifest: serde_json::Value =
+        serde_json::from_reader(archive.by_name("manifest.json").expect("manifest")).expect("JSON");
+    assert_eq!(manifest["badges"].as_array().expect("list").len(), 2);
+    let original = manifest["badges"][0]["original"]
+        .as_str()
+        .expect("path")
+        .to_string();
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut archive.by_name(&original).expect("entry"), &mut bytes)
+        .expect("read");
+    assert_eq!(bytes, baked, "the original baked image, byte for byte");
+
+    for id in app.backpack_ids("").await {
+        app.post_form(&format!("/badges/{id}/delete"), &[]).await;
+    }
+    assert!(app.backpack_ids("").await.is_empty());
+    let html = app
+        .import(vec![ImportPart::File("satchel-export.zip", zip)])
+        .await
+        .text()
+        .await
+        .expect("text");
+
+    assert_eq!(
+        html.matches("class=\"result result-added\"").count(),
+        2,
+        "{html}"
+    );
+    assert!(html.contains("<strong>Exported A</strong>"), "{html}");
+    assert_eq!(app.backpack_ids("").await.len(), 2);
+    let restored = app.backpack_ids("?q=Exported%20A").await;
+    let original = app.get(&format!("/badges/{}/original", restored[0])).await;
+    assert_eq!(original.bytes().await.expect("bytes").to_vec(), baked);
+}
