@@ -1,29 +1,86 @@
 //! A real HTTP server on 127.0.0.1 standing in for issuers: it serves a folder of fixture
-//! files by path, with answers overridden per path (404, 410, ...) as in the fixtures'
-//! `routes.json`, and counts the requests it gets.
+//! files by path, with answers overridden per path (404, 410, redirects, slow or oversized
+//! answers, ...) as in the fixtures' `routes.json`, and counts the requests it gets.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::web::Bytes;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures");
 
 /// A special answer for one path.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct Route {
     pub status: u16,
     pub file: Option<String>,
     pub body: Option<String>,
     pub content_type: Option<String>,
+    /// A `Location` header (redirects); relative paths are resolved by the client.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// How long to wait before answering.
+    #[serde(default)]
+    pub delay_ms: Option<u64>,
+    /// A body of this many spaces instead of `file` / `body`.
+    #[serde(default)]
+    pub filler_bytes: Option<usize>,
+    /// Send the body in chunks without a `Content-Length`.
+    #[serde(default)]
+    pub chunked: bool,
+    /// Answer this route only when the request's `Accept` header contains this text;
+    /// otherwise answer a 200 HTML page (servers that pick the format from `Accept`).
+    #[serde(default)]
+    pub only_for_accept: Option<String>,
+}
+
+impl Route {
+    /// An answer with `status` and nothing else yet.
+    pub fn status(status: u16) -> Route {
+        Route {
+            status,
+            ..Route::default()
+        }
+    }
+
+    /// A redirect (`status` 301/302/307/308) to `location`.
+    pub fn redirect(status: u16, location: &str) -> Route {
+        Route {
+            location: Some(location.into()),
+            ..Route::status(status)
+        }
+    }
+
+    /// The fixture file at `file` (relative to the served root).
+    pub fn file(mut self, file: &str) -> Route {
+        self.file = Some(file.into());
+        self
+    }
+
+    pub fn body(mut self, body: &str) -> Route {
+        self.body = Some(body.into());
+        self
+    }
+
+    pub fn content_type(mut self, content_type: &str) -> Route {
+        self.content_type = Some(content_type.into());
+        self
+    }
 }
 
 struct Served {
     root: PathBuf,
     routes: HashMap<String, Route>,
     requests: AtomicUsize,
+    /// The `Content-Type` of files whose name has no extension.
+    extensionless: &'static str,
 }
 
 pub struct IssuerServer {
@@ -35,10 +92,25 @@ pub struct IssuerServer {
 impl IssuerServer {
     /// Serves `root` (and the `routes` overrides, keyed by request path) on a free port.
     pub fn start(root: PathBuf, routes: HashMap<String, Route>) -> IssuerServer {
+        IssuerServer::start_serving(root, routes, "text/plain")
+    }
+
+    /// Like [`IssuerServer::start`], answering `application/json` for files whose name has
+    /// no extension (issuer URLs such as `/a/1` or `/profile`).
+    pub fn start_json(root: PathBuf, routes: HashMap<String, Route>) -> IssuerServer {
+        IssuerServer::start_serving(root, routes, "application/json")
+    }
+
+    fn start_serving(
+        root: PathBuf,
+        routes: HashMap<String, Route>,
+        extensionless: &'static str,
+    ) -> IssuerServer {
         let served = Arc::new(Served {
             root,
             routes,
             requests: AtomicUsize::new(0),
+            extensionless,
         });
         let data = web::Data::from(served.clone());
         let server = HttpServer::new(move || {
@@ -78,21 +150,9 @@ impl IssuerServer {
 
 async fn serve(request: HttpRequest, served: web::Data<Served>) -> HttpResponse {
     served.requests.fetch_add(1, Ordering::SeqCst);
-    let path = request.path().to_string();
+    let path = percent_decode(request.path());
     if let Some(route) = served.routes.get(&path) {
-        let body = match (&route.file, &route.body) {
-            (Some(file), _) => std::fs::read(served.root.join(file)).unwrap_or_default(),
-            (None, Some(body)) => body.clone().into_bytes(),
-            (None, None) => Vec::new(),
-        };
-        let status = actix_web::http::StatusCode::from_u16(route.status).expect("status");
-        let content_type = route
-            .content_type
-            .clone()
-            .unwrap_or_else(|| content_type(&path).into());
-        return HttpResponse::build(status)
-            .content_type(content_type)
-            .body(body);
+        return answer_route(&request, &served, &path, route).await;
     }
     let relative = path.trim_start_matches('/');
     if relative.split('/').any(|part| part == "..") {
@@ -100,7 +160,7 @@ async fn serve(request: HttpRequest, served: web::Data<Served>) -> HttpResponse 
     }
     match std::fs::read(served.root.join(relative)) {
         Ok(bytes) => HttpResponse::Ok()
-            .content_type(content_type(&path))
+            .content_type(content_type(&path, served.extensionless))
             .body(bytes),
         Err(_) => HttpResponse::NotFound()
             .content_type("text/html")
@@ -108,8 +168,102 @@ async fn serve(request: HttpRequest, served: web::Data<Served>) -> HttpResponse 
     }
 }
 
-fn content_type(path: &str) -> &'static str {
-    match path.rsplit('.').next() {
+async fn answer_route(
+    request: &HttpRequest,
+    served: &Served,
+    path: &str,
+    route: &Route,
+) -> HttpResponse {
+    if let Some(delay) = route.delay_ms {
+        actix_web::rt::time::sleep(Duration::from_millis(delay)).await;
+    }
+    if let Some(wanted) = &route.only_for_accept {
+        let accept = request
+            .headers()
+            .get("accept")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !accept.contains(wanted.as_str()) {
+            return HttpResponse::Ok()
+                .content_type("text/html")
+                .body("<html><body>A page for people</body></html>");
+        }
+    }
+    let body = match (&route.file, &route.body, route.filler_bytes) {
+        (_, _, Some(size)) => vec![b' '; size],
+        (Some(file), _, None) => std::fs::read(served.root.join(file)).unwrap_or_default(),
+        (None, Some(body), None) => body.clone().into_bytes(),
+        (None, None, None) => Vec::new(),
+    };
+    let status = actix_web::http::StatusCode::from_u16(route.status).expect("status");
+    let content_type = route
+        .content_type
+        .clone()
+        .unwrap_or_else(|| content_type(path, served.extensionless).into());
+    let mut response = HttpResponse::build(status);
+    response.content_type(content_type);
+    if let Some(location) = &route.location {
+        response.insert_header(("Location", location.as_str()));
+    }
+    if route.chunked {
+        return response.body(Chunked(body));
+    }
+    response.body(body)
+}
+
+/// A body sent in 16 KiB chunks with no `Content-Length`.
+struct Chunked(Vec<u8>);
+
+impl MessageBody for Chunked {
+    type Error = std::convert::Infallible;
+
+    fn size(&self) -> BodySize {
+        BodySize::Stream
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let this = self.get_mut();
+        if this.0.is_empty() {
+            return Poll::Ready(None);
+        }
+        let rest = this.0.split_off(this.0.len().min(16 * 1024));
+        let chunk = std::mem::replace(&mut this.0, rest);
+        Poll::Ready(Some(Ok(Bytes::from(chunk))))
+    }
+}
+
+/// Decodes `%XX` escapes so fixture files can have non-ASCII names.
+fn percent_decode(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                decoded.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                decoded.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
+fn content_type(path: &str, extensionless: &'static str) -> &'static str {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    if !name.contains('.') {
+        return extensionless;
+    }
+    match name.rsplit('.').next() {
         Some("json") => "application/json",
         Some("png") => "image/png",
         Some("svg") => "image/svg+xml",
