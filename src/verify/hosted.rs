@@ -3,8 +3,8 @@
 //! assertion lives where the issuer's verification policy allows (notes §3.2).
 
 use crate::domain::assertion::{parse_badge, Issuer, ParsedBadge, VerificationKind};
-use crate::domain::unbake::InputKind;
-use crate::fetch::{Accept, FetchError};
+use crate::domain::unbake::{classify_payload, unbake, InputKind, PayloadKind};
+use crate::fetch::{Accept, FetchError, Fetched};
 
 use super::{host_of, is_web_url, Run, Status};
 
@@ -19,7 +19,7 @@ impl Run<'_> {
         let copy = self.fetch_assertion(url).await?;
         let declared = hosted_url(&copy);
         let copy = match declared {
-            Some(declared) if declared != url => {
+            Some(declared) if !same_url(&declared, url) => {
                 let message = format!(
                     "The badge fetched from {url} says its address is {declared}; it was fetched \
                      again from there."
@@ -27,7 +27,7 @@ impl Run<'_> {
                 self.checks
                     .warn("assertion_fetch", "hosted_id_differs", message);
                 let again = self.fetch_assertion(&declared).await?;
-                if hosted_url(&again).is_some_and(|id| id != declared) {
+                if hosted_url(&again).is_some_and(|id| !same_url(&id, &declared)) {
                     let message = "The issuer's copy of the badge does not name its own address.";
                     self.fail(
                         "assertion_fetch",
@@ -84,6 +84,21 @@ impl Run<'_> {
         }
         let text = match fetched.kind() {
             InputKind::Json(text) | InputKind::Jws(text) => text,
+            InputKind::Png | InputKind::Svg => self.unbake_hosted_image(url, &fetched.body)?,
+            _ if looks_like_web_page(&fetched) => {
+                let message = format!(
+                    "The address {url} returned a web page, not badge data (HTTP {}, from {}); \
+                     the issuer's site may want a login or be showing an error.",
+                    fetched.status, fetched.url
+                );
+                self.fail(
+                    "assertion_fetch",
+                    "fetch_html_page",
+                    Status::Unreachable,
+                    message,
+                );
+                return None;
+            }
             _ => {
                 let message = format!("The address {url} does not serve a badge (it is not JSON).");
                 self.fail(
@@ -106,6 +121,41 @@ impl Run<'_> {
             Err(error) => {
                 let message = format!("The issuer's copy at {url} could not be read: {error}");
                 self.fail("assertion_fetch", error.code(), Status::Invalid, message);
+                None
+            }
+        }
+    }
+
+    /// An assertion id that serves a baked image (field report 6): the badge inside is read,
+    /// but an image that only holds another address is not followed (a loop guard).
+    fn unbake_hosted_image(&mut self, url: &str, body: &[u8]) -> Option<String> {
+        let unbaked = match unbake(body, &self.verifier.limits) {
+            Ok(unbaked) => unbaked,
+            Err(error) => {
+                let message = format!("The image at {url} holds no readable badge: {error}");
+                self.fail("assertion_fetch", error.code(), Status::Invalid, message);
+                return None;
+            }
+        };
+        match classify_payload(&unbaked.payload) {
+            PayloadKind::Json | PayloadKind::Jws => {
+                let message =
+                    format!("The address {url} serves a baked image; its badge was read.");
+                self.checks
+                    .warn("assertion_fetch", "hosted_id_is_image", message);
+                Some(unbaked.payload)
+            }
+            _ => {
+                let message = format!(
+                    "The image at {url} only points to another address; it was not followed \
+                     further, so the badge could not be read."
+                );
+                self.fail(
+                    "assertion_fetch",
+                    "hosted_image_loop",
+                    Status::Invalid,
+                    message,
+                );
                 None
             }
         }
@@ -139,7 +189,7 @@ impl Run<'_> {
     /// Checks the issuer's copy of a hosted badge: its revocation flag, its badge class
     /// and issuer, and that it lives where the issuer's verification policy allows.
     pub(super) async fn check_hosted(&mut self, badge: ParsedBadge) -> Option<ParsedBadge> {
-        if badge.revoked == Some(true) {
+        if marked_revoked(&badge) {
             let url = hosted_url(&badge).unwrap_or_default();
             self.revoked(
                 "The issuer's copy marks this badge revoked.",
@@ -240,6 +290,41 @@ pub(super) fn hosted_url(badge: &ParsedBadge) -> Option<String> {
         VerificationKind::Hosted { url: Some(url) } if is_web_url(url) => Some(url.clone()),
         _ => None,
     }
+}
+
+/// Whether the issuer's copy says the badge is revoked: `revoked: true`, or the string
+/// `"true"` some issuers write (field report 15).
+fn marked_revoked(badge: &ParsedBadge) -> bool {
+    if badge.revoked == Some(true) {
+        return true;
+    }
+    // TODO: move the string form into the parser, because `ParsedBadge::revoked` reads only a
+    // JSON boolean and this re-reads the original text.
+    let original = badge.original.as_str().trim_start_matches('\u{feff}');
+    serde_json::from_str::<serde_json::Value>(original)
+        .ok()
+        .and_then(|json| json.get("revoked")?.as_str().map(str::to_string))
+        .is_some_and(|flag| flag.trim().eq_ignore_ascii_case("true"))
+}
+
+/// Whether two addresses are the same once parsed (an IRI and its percent-encoded URI,
+/// letter case of the host, a default port).
+fn same_url(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a.trim()), url::Url::parse(b.trim())) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// An HTML page (a login form, a bot check, an error page) rather than badge data.
+fn looks_like_web_page(fetched: &Fetched) -> bool {
+    let declared = fetched
+        .content_type
+        .as_deref()
+        .is_some_and(|t| t.to_ascii_lowercase().contains("html"));
+    let text = fetched.text().unwrap_or_default().trim_start();
+    let start = text.get(..15).unwrap_or(text).to_ascii_lowercase();
+    declared || start.starts_with("<!doctype html") || start.starts_with("<html")
 }
 
 /// `allowedOrigins` entries are hosts, sometimes written as URLs.

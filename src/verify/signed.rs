@@ -4,9 +4,32 @@
 //! list. Legacy 1.x keys at `verify.url` are accepted and marked weaker (notes §3.1, §3.3).
 
 use crate::domain::assertion::{Issuer, ParsedBadge, VerificationKind};
-use crate::domain::jws::{parse_compact, verify_with_keys, PublicKey};
+use crate::domain::jws::{parse_compact, verify_with_keys, JwsError, PublicKey};
 
 use super::{Run, Status};
+
+/// The keys fetched for one signature: those that can be used, and why the others cannot.
+#[derive(Default)]
+struct Keys {
+    usable: Vec<PublicKey>,
+    problems: Vec<KeyProblem>,
+}
+
+struct KeyProblem {
+    code: &'static str,
+    status: Status,
+    message: String,
+}
+
+impl Keys {
+    fn problem(&mut self, code: &'static str, status: Status, message: String) {
+        self.problems.push(KeyProblem {
+            code,
+            status,
+            message,
+        });
+    }
+}
 
 impl Run<'_> {
     pub(super) async fn check_signed(&mut self, badge: ParsedBadge) -> Option<ParsedBadge> {
@@ -40,13 +63,13 @@ impl Run<'_> {
             (None, None) => return Some(badge),
         };
         let owner = issuer.as_ref().and_then(|i| i.id.clone());
-        let keys = self.fetch_keys(&key_urls, owner.as_deref()).await;
-        if keys.is_empty() {
-            return Some(badge);
-        }
-        self.check_signature(&compact, &keys);
-        if let Some(issuer) = &issuer {
-            self.check_revocation_list(&badge, issuer).await;
+        if self
+            .check_signature(&compact, &key_urls, owner.as_deref())
+            .await
+        {
+            if let Some(issuer) = &issuer {
+                self.check_revocation_list(&badge, issuer).await;
+            }
         }
         Some(badge)
     }
@@ -79,67 +102,106 @@ impl Run<'_> {
         }
     }
 
-    /// Fetches each key (a CryptographicKey document, or a bare PEM for 1.x). A key whose
-    /// `owner` names another issuer is refused.
-    async fn fetch_keys(&mut self, urls: &[String], issuer_id: Option<&str>) -> Vec<PublicKey> {
-        let mut keys = Vec::new();
-        for url in urls {
-            let fetched = match self.verifier.docs.get(url).await {
-                Ok(fetched) => fetched,
-                Err(error) => {
-                    let message = format!("The signing key could not be fetched: {error}");
-                    self.fail("key", error.code(), Status::Unreachable, message);
-                    continue;
-                }
-            };
-            let text = fetched.text().unwrap_or_default().trim().to_string();
-            match read_key_document(&text, issuer_id) {
-                Ok(pem) => match PublicKey::from_pem(&pem) {
-                    Ok(key) => keys.push(key),
-                    Err(error) => {
-                        self.fail("key", error.code(), Status::Invalid, error.to_string())
-                    }
-                },
-                Err((code, message)) => self.fail("key", code, Status::Invalid, message),
-            }
-        }
-        if !keys.is_empty() {
-            self.checks.pass(
-                "key",
-                format!("Fetched {} key(s) the issuer vouches for.", keys.len()),
-            );
-        }
-        keys
-    }
-
-    fn check_signature(&mut self, compact: &str, keys: &[PublicKey]) {
+    /// Checks the signature with every usable key. Keys are cached: when none verifies, they
+    /// are fetched again once, since the issuer may have rotated a key at the same address.
+    /// `true` when the signature is genuine.
+    async fn check_signature(
+        &mut self,
+        compact: &str,
+        key_urls: &[String],
+        owner: Option<&str>,
+    ) -> bool {
         let jws = match parse_compact(compact) {
             Ok(jws) => jws,
             Err(error) => {
-                self.fail(
-                    "signature",
-                    error.code(),
-                    Status::Invalid,
-                    error.to_string(),
-                );
-                return;
+                let message = error.to_string();
+                self.fail("signature", error.code(), Status::Invalid, message);
+                return false;
             }
         };
-        match verify_with_keys(&jws, keys) {
+        let mut keys = self.fetch_keys(key_urls, owner).await;
+        let mut verified = verify_with_keys(&jws, &keys.usable);
+        if matches!(verified, Err(JwsError::SignatureInvalid { .. })) {
+            for url in key_urls {
+                self.verifier.docs.forget(url).await;
+            }
+            keys = self.fetch_keys(key_urls, owner).await;
+            verified = verify_with_keys(&jws, &keys.usable);
+        }
+        if !self.record_keys(&keys) {
+            return false;
+        }
+        match verified {
             Ok(verified) => {
                 for warning in verified.warnings {
                     self.checks.warn("signature", "signature_warning", warning);
                 }
                 self.checks
                     .pass("signature", "The issuer's signature is genuine.");
+                true
             }
-            Err(error) => self.fail(
-                "signature",
-                error.code(),
-                Status::Invalid,
-                error.to_string(),
-            ),
+            Err(error) => {
+                // A key that could not be fetched might have been the right one.
+                let status = if keys
+                    .problems
+                    .iter()
+                    .any(|p| p.status == Status::Unreachable)
+                {
+                    Status::Unreachable
+                } else {
+                    Status::Invalid
+                };
+                self.fail("signature", error.code(), status, error.to_string());
+                false
+            }
         }
+    }
+
+    /// Records what became of the keys: their problems are failures when no key is usable,
+    /// else warnings. `false` when no key is usable.
+    fn record_keys(&mut self, keys: &Keys) -> bool {
+        if keys.usable.is_empty() {
+            for problem in &keys.problems {
+                let message = problem.message.clone();
+                self.fail("key", problem.code, problem.status, message);
+            }
+            return false;
+        }
+        for problem in &keys.problems {
+            let message = format!("{} Another key of the issuer was used.", problem.message);
+            self.checks.warn("key", problem.code, message);
+        }
+        let message = format!(
+            "Fetched {} key(s) the issuer vouches for.",
+            keys.usable.len()
+        );
+        self.checks.pass("key", message);
+        true
+    }
+
+    /// Fetches each key (a CryptographicKey document, or a bare PEM for 1.x). A key whose
+    /// `owner` names another issuer is refused.
+    async fn fetch_keys(&mut self, urls: &[String], issuer_id: Option<&str>) -> Keys {
+        let mut keys = Keys::default();
+        for url in urls {
+            let fetched = match self.verifier.docs.get(url).await {
+                Ok(fetched) => fetched,
+                Err(error) => {
+                    let message = format!("The signing key could not be fetched: {error}");
+                    keys.problem(error.code(), Status::Unreachable, message);
+                    continue;
+                }
+            };
+            let text = fetched.text().unwrap_or_default().trim().to_string();
+            match read_key_document(&text, issuer_id) {
+                Ok(pem) => match PublicKey::from_pem(&pem) {
+                    Ok(key) => keys.usable.push(key),
+                    Err(error) => keys.problem(error.code(), Status::Invalid, error.to_string()),
+                },
+                Err((code, message)) => keys.problem(code, Status::Invalid, message),
+            }
+        }
+        keys
     }
 
     /// Looks the badge up in the issuer's revocation list (by `id`, or a 1.x `uid`).

@@ -12,3 +12,4 @@ mod local_issuer;
 mod migrations;
 mod smtp;
 mod verify;
+mod verify_field_reports;
