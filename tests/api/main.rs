@@ -5,6 +5,7 @@ mod auth;
 mod backpack;
 mod collections;
 mod emails;
+mod fetch;
 mod health;
 mod helpers;
 mod issuer;
