@@ -244,11 +244,12 @@ impl Run<'_> {
             return;
         }
         let allowed: Vec<String> = if policy.allowed_origins.is_empty() {
-            let home = issuer
-                .id
-                .as_deref()
-                .filter(|id| is_web_url(id))
-                .or(issuer.url.as_deref());
+            // The default scope is the host of the issuer's id; a 1.x issuer without an id
+            // is anchored at its origin. A non-web id (urn:uuid) sets no scope (OB 2.0).
+            let home = match issuer.id.as_deref() {
+                Some(id) => Some(id).filter(|id| is_web_url(id)),
+                None => issuer.url.as_deref(),
+            };
             home.and_then(host_of).into_iter().collect()
         } else {
             policy
@@ -259,8 +260,8 @@ impl Run<'_> {
         };
         let host = host_of(assertion_url);
         if allowed.is_empty() {
-            let message =
-                "The issuer names no web address, so where the badge lives cannot be checked.";
+            let message = "The issuer's id is not a web address, so where the badge lives \
+                           cannot be checked against it.";
             self.checks
                 .warn("verification_policy", "issuer_without_host", message);
         } else if host.as_ref().is_some_and(|h| allowed.contains(h)) {
@@ -309,7 +310,7 @@ fn marked_revoked(badge: &ParsedBadge) -> bool {
 
 /// Whether two addresses are the same once parsed (an IRI and its percent-encoded URI,
 /// letter case of the host, a default port).
-fn same_url(a: &str, b: &str) -> bool {
+pub(super) fn same_url(a: &str, b: &str) -> bool {
     match (url::Url::parse(a.trim()), url::Url::parse(b.trim())) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,

@@ -30,6 +30,7 @@ use crate::domain::assertion::{
 use crate::domain::recipient::{match_recipient, IdentityKind};
 use crate::domain::unbake::{classify_payload, detect, unbake, InputKind, Limits, PayloadKind};
 use crate::fetch::Fetcher;
+use hosted::same_url;
 use report::Checks;
 
 /// How much clock difference with an issuer is tolerated for "issued in the future".
@@ -291,6 +292,14 @@ impl Run<'_> {
         let base = url::Url::parse(&url).ok();
         match parse_badge_class(fetched.text().unwrap_or_default(), base.as_ref()) {
             Ok(class) => {
+                if let Some(id) = class.value.id.as_deref().filter(|id| !same_url(id, &url)) {
+                    let message = format!(
+                        "The badge class fetched from {url} says its address is {id}; the copy \
+                         at {url} was used."
+                    );
+                    self.checks
+                        .warn("badge_class", "badge_class_id_differs", message);
+                }
                 self.checks
                     .pass("badge_class", format!("Read the badge class {url}."));
                 self.badge_class = Some(class.value.clone());
@@ -346,7 +355,8 @@ impl Run<'_> {
         match badge.issued_on {
             Some(issued) if issued > now + CLOCK_SKEW => {
                 let message = format!("The badge says it was issued on {issued}, in the future.");
-                self.fail("issued_on", "issued_in_future", Status::Invalid, message);
+                let status = date_verdict(badge, Status::Invalid);
+                self.fail("issued_on", "issued_in_future", status, message);
             }
             Some(_) => self
                 .checks
@@ -361,10 +371,12 @@ impl Run<'_> {
         };
         if badge.issued_on.is_some_and(|issued| expires < issued) {
             let message = "The badge expires before it was issued.";
-            self.fail("expires", "expires_before_issued", Status::Invalid, message);
+            let status = date_verdict(badge, Status::Invalid);
+            self.fail("expires", "expires_before_issued", status, message);
         } else if expires <= now {
             let message = format!("The badge expired on {expires}.");
-            self.fail("expires", "expired", Status::Expired, message);
+            let status = date_verdict(badge, Status::Expired);
+            self.fail("expires", "expired", status, message);
         } else {
             self.checks
                 .pass("expires", format!("The badge is valid until {expires}."));
@@ -421,6 +433,15 @@ impl Run<'_> {
             }
         }
         outcome
+    }
+}
+
+/// A date found wrong on a credential whose proof is not checked proves nothing (the dates
+/// may be forged): such a badge stays `unverifiable` rather than `expired` or `invalid`.
+fn date_verdict(badge: &ParsedBadge, status: Status) -> Status {
+    match badge.verification {
+        VerificationKind::Vc(_) => Status::Unverifiable,
+        _ => status,
     }
 }
 

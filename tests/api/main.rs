@@ -14,3 +14,4 @@ mod migrations;
 mod smtp;
 mod verify;
 mod verify_field_reports;
+mod verify_spec_examples;
