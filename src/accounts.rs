@@ -77,10 +77,11 @@ pub async fn register(
     };
     let row = user.clone();
     let address = email.clone();
-    let email_id = state
+    let since = token_window_start(state);
+    let inserted = state
         .db
         .transaction(move |conn| {
-            if email_queries::is_taken(conn, &address.lowercased())? {
+            if email_queries::is_taken(conn, &address.lowercased(), since)? {
                 return Ok(None);
             }
             user_queries::insert(
@@ -95,8 +96,8 @@ pub async fn register(
             insert_email(conn, &email_id, &row.id, &address, true)?;
             Ok(Some(email_id))
         })
-        .await?;
-    let Some(email_id) = email_id else {
+        .await;
+    let Some(email_id) = unique_as_none(inserted)? else {
         return Err(AppError::bad_request(
             "email_taken",
             "That email address is already registered. Log in instead.",
@@ -105,6 +106,28 @@ pub async fn register(
     tracing::info!(user.id = %user.id, "account registered");
     send_confirmation(state, &user.id, &email_id).await?;
     Ok(user)
+}
+
+/// The start of the window in which an unconfirmed registration still holds its address.
+fn token_window_start(state: &AppState) -> NaiveDateTime {
+    now() - chrono::Duration::from_std(state.settings.email_token_ttl).unwrap_or_default()
+}
+
+/// Turns a unique-constraint violation (two requests racing for one address) into `None`,
+/// so the loser gets the same answer as if it had come second.
+fn unique_as_none<T>(result: anyhow::Result<Option<T>>) -> anyhow::Result<Option<T>> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match result {
+        Err(error)
+            if matches!(
+                error.downcast_ref::<Error>(),
+                Some(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+            ) =>
+        {
+            Ok(None)
+        }
+        other => other,
+    }
 }
 
 fn insert_email(
@@ -135,16 +158,20 @@ pub async fn authenticate(
     password: String,
 ) -> Result<Option<User>, AppError> {
     let address_lower = email.trim().to_lowercase();
-    let user = state
+    let candidates = state
         .db
         .run(move |conn| Ok(user_queries::find_by_primary(conn, &address_lower)?))
         .await?;
-    let hash = match &user {
-        Some(user) => user.password_hash.clone(),
-        None => decoy_hash().await?,
-    };
-    let valid = verify_password(password, hash).await?;
-    Ok(user.filter(|_| valid))
+    if candidates.is_empty() {
+        verify_password(password, decoy_hash().await?).await?;
+        return Ok(None);
+    }
+    for user in candidates {
+        if verify_password(password.clone(), user.password_hash.clone()).await? {
+            return Ok(Some(user));
+        }
+    }
+    Ok(None)
 }
 
 /// Starts a session for `user_id`; returns the token for the cookie.
@@ -217,12 +244,14 @@ pub async fn send_confirmation(
                 return Ok(SendOutcome::AlreadyConfirmed);
             }
             let hour_ago = now() - chrono::Duration::hours(1);
-            if token_queries::count_for_email_since(conn, &email.id, hour_ago)? >= limits.0 {
+            let address = &email.address_lower;
+            if token_queries::count_for_address_since(conn, address, hour_ago)? >= limits.0 {
                 return Ok(SendOutcome::AddressLimit);
             }
             if token_queries::count_for_user_since(conn, &user, hour_ago)? >= limits.1 {
                 return Ok(SendOutcome::AccountLimit);
             }
+            token_queries::record_send(conn, address, &user, now())?;
             token_queries::insert(
                 conn,
                 &NewEmailToken {
@@ -370,21 +399,24 @@ pub async fn add_email(
     let user = user_id.to_string();
     let email_id = new_id();
     let id = email_id.clone();
+    let since = token_window_start(state);
     let added = state
         .db
         .transaction(move |conn| {
             let lower = address.lowercased();
             let own = email_queries::list_for_user(conn, &user)?;
             if own.iter().any(|e| e.address_lower == lower) {
-                return Ok(AddOutcome::AlreadyOnAccount);
+                return Ok(Some(AddOutcome::AlreadyOnAccount));
             }
-            if email_queries::is_taken(conn, &lower)? {
-                return Ok(AddOutcome::Taken);
+            if email_queries::is_taken(conn, &lower, since)? {
+                return Ok(Some(AddOutcome::Taken));
             }
             insert_email(conn, &id, &user, &address, false)?;
-            Ok(AddOutcome::Added)
+            Ok(Some(AddOutcome::Added))
         })
-        .await?;
+        .await;
+    // A racing duplicate of the same form hits the unique index: it was already added.
+    let added = unique_as_none(added)?.unwrap_or(AddOutcome::AlreadyOnAccount);
     match added {
         AddOutcome::Added => send_confirmation(state, user_id, &email_id).await,
         AddOutcome::AlreadyOnAccount => Err(AppError::bad_request(

@@ -111,10 +111,15 @@ impl Settings {
             data_dir,
             base_url,
             database_url,
-            db_pool_size: parse_or(&get, "SATCHEL_DB_POOL_SIZE", Some(8))?,
+            db_pool_size: in_range(&get, "SATCHEL_DB_POOL_SIZE", 8, 1..=1000)?,
             smtp_url,
             mail_from: parse_mailbox(get("SATCHEL_MAIL_FROM"))?,
-            email_token_ttl: hours(parse_or(&get, "SATCHEL_EMAIL_TOKEN_TTL_HOURS", Some(48))?),
+            email_token_ttl: hours(in_range(
+                &get,
+                "SATCHEL_EMAIL_TOKEN_TTL_HOURS",
+                48,
+                0..=8760,
+            )?),
             confirm_mails_per_address_hour: parse_or(
                 &get,
                 "SATCHEL_CONFIRM_MAILS_PER_ADDRESS_HOUR",
@@ -125,21 +130,28 @@ impl Settings {
                 "SATCHEL_CONFIRM_MAILS_PER_ACCOUNT_HOUR",
                 Some(10),
             )?,
-            session_ttl: hours(parse_or(&get, "SATCHEL_SESSION_TTL_HOURS", Some(336))?),
+            session_ttl: hours(in_range(&get, "SATCHEL_SESSION_TTL_HOURS", 336, 1..=8760)?),
             log_json: parse_log_format(get("SATCHEL_LOG_FORMAT"))?,
             fetch_allow_private: parse_or(&get, "SATCHEL_FETCH_ALLOW_PRIVATE", Some(false))?,
-            fetch_timeout: Duration::from_secs(parse_or(
+            fetch_timeout: Duration::from_secs(in_range(
                 &get,
                 "SATCHEL_FETCH_TIMEOUT_SECS",
-                Some(15),
+                15,
+                1..=300,
             )?),
-            fetch_max_bytes: parse_or(&get, "SATCHEL_FETCH_MAX_BYTES", Some(5 * 1024 * 1024))?,
-            verify_cache_ttl: Duration::from_secs(parse_or(
+            fetch_max_bytes: in_range(
+                &get,
+                "SATCHEL_FETCH_MAX_BYTES",
+                5 * 1024 * 1024,
+                1024..=100 * 1024 * 1024,
+            )?,
+            verify_cache_ttl: Duration::from_secs(in_range(
                 &get,
                 "SATCHEL_VERIFY_CACHE_SECS",
-                Some(600),
+                600,
+                0..=86_400,
             )?),
-            pending_ttl: hours(24 * parse_or(&get, "SATCHEL_PENDING_TTL_DAYS", Some(30))?),
+            pending_ttl: hours(24 * in_range(&get, "SATCHEL_PENDING_TTL_DAYS", 30, 1..=3650)?),
             fetch_rewrites: Vec::new(),
         })
     }
@@ -163,6 +175,28 @@ impl Settings {
     pub fn behind_https(&self) -> bool {
         self.base_url.scheme() == "https"
     }
+}
+
+/// A number within `range`, or an error naming the variable and the range.
+fn in_range<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: FromStr + PartialOrd + std::fmt::Display + Copy,
+    T::Err: std::fmt::Display,
+{
+    let value = parse_or(get, variable, Some(default))?;
+    if range.contains(&value) {
+        return Ok(value);
+    }
+    Err(ConfigError {
+        variable,
+        value: value.to_string(),
+        reason: format!("must be between {} and {}", range.start(), range.end()),
+    })
 }
 
 fn hours(n: u64) -> Duration {
@@ -199,9 +233,13 @@ fn parse_url(value: String) -> Result<Url, ConfigError> {
         value: value.clone(),
         reason: reason.into(),
     };
-    let url = Url::parse(&value).map_err(|e| error(&e.to_string()))?;
+    let mut url = Url::parse(&value).map_err(|e| error(&e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(error("must be an http or https URL"));
+    }
+    // Links are joined onto this URL: a path must end in `/` or its last part is lost.
+    if !url.path().ends_with('/') {
+        url.set_path(&format!("{}/", url.path()));
     }
     Ok(url)
 }
@@ -277,6 +315,9 @@ mod tests {
             ("SATCHEL_LOG_FORMAT", "xml"),
             ("SATCHEL_MAIL_FROM", "not a mailbox"),
             ("SATCHEL_FETCH_ALLOW_PRIVATE", "yes please"),
+            ("SATCHEL_DB_POOL_SIZE", "0"),
+            ("SATCHEL_EMAIL_TOKEN_TTL_HOURS", "99999999999999999"),
+            ("SATCHEL_SESSION_TTL_HOURS", "99999999999999999"),
         ];
         for (variable, value) in cases {
             let error = settings_from(&[(variable, value)]).err();
@@ -285,6 +326,18 @@ mod tests {
             assert_eq!(error.variable, variable);
             assert!(error.to_string().starts_with(variable), "{error}");
         }
+    }
+
+    #[test]
+    fn a_base_url_with_a_path_keeps_it_in_links() {
+        let settings = settings_from(&[("SATCHEL_BASE_URL", "https://x.example/satchel")]);
+
+        let base = settings.expect("valid").base_url;
+
+        assert_eq!(
+            base.join("confirm-email").expect("joins").as_str(),
+            "https://x.example/satchel/confirm-email"
+        );
     }
 
     #[test]

@@ -16,9 +16,11 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::db::Db;
+use crate::error::AppError;
 use crate::fetch::Fetcher;
 use crate::mail::Mailer;
 use crate::routes;
+use crate::telemetry::RequestSpan;
 use crate::templates::Templates;
 use crate::verify::Verifier;
 
@@ -99,9 +101,16 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             .wrap(from_fn(routes::session::ensure_csrf_cookie))
             .wrap(from_fn(log_request))
             .wrap(security_headers())
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<RequestSpan>::new())
             .app_data(state.clone())
             .app_data(web::FormConfig::default().limit(64 * 1024))
+            .app_data(web::QueryConfig::default().error_handler(|error, _| {
+                AppError::bad_request(
+                    "malformed_query",
+                    format!("The address is malformed: {error}"),
+                )
+                .into()
+            }))
             .configure(routes::configure)
     })
     .listen(listener)?

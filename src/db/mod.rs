@@ -11,6 +11,7 @@ pub mod collections;
 pub mod models;
 pub mod schema;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -73,6 +74,10 @@ pub type DbConn = PooledConnection<ConnectionManager<AnyConnection>>;
 pub struct Db {
     pool: DbPool,
     backend: Backend,
+    /// SQLite allows one writer at a time, and a transaction that starts reading cannot
+    /// wait its turn to write (it fails with "database is locked"): write transactions on
+    /// SQLite take this lock first. PostgreSQL does not need it.
+    sqlite_writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Db {
@@ -89,7 +94,11 @@ impl Db {
             .connection_customizer(Box::new(SqlitePragmas))
             .build(manager)
             .with_context(|| format!("could not open the {backend:?} database"))?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -135,6 +144,10 @@ impl Db {
         F: FnOnce(&mut AnyConnection) -> anyhow::Result<T> + Send + 'static,
         T: Send + 'static,
     {
+        let _writer = match self.backend {
+            Backend::Sqlite => Some(self.sqlite_writer.lock().await),
+            Backend::Postgres => None,
+        };
         self.run(move |conn| conn.transaction(|tx| work(tx))).await
     }
 

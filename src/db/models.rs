@@ -6,7 +6,7 @@ use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::schema::{email_tokens, emails, sessions, users};
+use super::schema::{confirmation_sends, email_tokens, emails, sessions, users};
 use super::AnyConnection;
 
 /// The current time as stored in the database (UTC, no zone).
@@ -113,18 +113,21 @@ pub mod user_queries {
             .optional()
     }
 
-    /// The account whose primary address is `address_lower`.
+    /// The accounts whose primary address is `address_lower`: the one that confirmed it
+    /// first, then any that registered it without confirming it.
     pub fn find_by_primary(
         conn: &mut AnyConnection,
         address_lower: &str,
-    ) -> QueryResult<Option<User>> {
-        users::table
+    ) -> QueryResult<Vec<User>> {
+        let found: Vec<(User, Option<NaiveDateTime>)> = users::table
             .inner_join(emails::table)
             .filter(emails::address_lower.eq(address_lower))
             .filter(emails::is_primary.eq(true))
-            .select(User::as_select())
-            .first(conn)
-            .optional()
+            .select((User::as_select(), emails::confirmed_at))
+            .load(conn)?;
+        let mut found = found;
+        found.sort_by_key(|(_, confirmed)| confirmed.is_none());
+        Ok(found.into_iter().map(|(user, _)| user).collect())
     }
 }
 
@@ -167,15 +170,20 @@ pub mod email_queries {
             .optional()
     }
 
-    /// Whether any account has confirmed this address, or holds it as a primary.
-    pub fn is_taken(conn: &mut AnyConnection, address_lower: &str) -> QueryResult<bool> {
+    /// Whether an account holds this address: confirmed, or registered as a primary since
+    /// `registered_since` (a registration whose link may still be followed). An older
+    /// unconfirmed registration does not block the address's real owner.
+    pub fn is_taken(
+        conn: &mut AnyConnection,
+        address_lower: &str,
+        registered_since: NaiveDateTime,
+    ) -> QueryResult<bool> {
+        let recent_primary = emails::is_primary
+            .eq(true)
+            .and(emails::created_at.gt(registered_since));
         let taken = emails::table
             .filter(emails::address_lower.eq(address_lower))
-            .filter(
-                emails::confirmed_at
-                    .is_not_null()
-                    .or(emails::is_primary.eq(true)),
-            )
+            .filter(emails::confirmed_at.is_not_null().or(recent_primary))
             .count()
             .get_result::<i64>(conn)?;
         Ok(taken > 0)
@@ -267,15 +275,15 @@ pub mod token_queries {
         .execute(conn)
     }
 
-    /// How many confirmation mails went to this address since `since`.
-    pub fn count_for_email_since(
+    /// How many confirmation mails went to this address since `since`, from any account.
+    pub fn count_for_address_since(
         conn: &mut AnyConnection,
-        email_id: &str,
+        address_lower: &str,
         since: NaiveDateTime,
     ) -> QueryResult<i64> {
-        email_tokens::table
-            .filter(email_tokens::email_id.eq(email_id))
-            .filter(email_tokens::created_at.gt(since))
+        confirmation_sends::table
+            .filter(confirmation_sends::address_lower.eq(address_lower))
+            .filter(confirmation_sends::sent_at.gt(since))
             .count()
             .get_result(conn)
     }
@@ -286,11 +294,28 @@ pub mod token_queries {
         user_id: &str,
         since: NaiveDateTime,
     ) -> QueryResult<i64> {
-        email_tokens::table
-            .filter(email_tokens::user_id.eq(user_id))
-            .filter(email_tokens::created_at.gt(since))
+        confirmation_sends::table
+            .filter(confirmation_sends::user_id.eq(user_id))
+            .filter(confirmation_sends::sent_at.gt(since))
             .count()
             .get_result(conn)
+    }
+
+    /// Records a confirmation mail for the hourly limits.
+    pub fn record_send(
+        conn: &mut AnyConnection,
+        address_lower: &str,
+        user_id: &str,
+        at: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::insert_into(confirmation_sends::table)
+            .values((
+                confirmation_sends::id.eq(new_id()),
+                confirmation_sends::address_lower.eq(address_lower),
+                confirmation_sends::user_id.eq(user_id),
+                confirmation_sends::sent_at.eq(at),
+            ))
+            .execute(conn)
     }
 }
 

@@ -73,6 +73,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    confirmation_sends (id) {
+        id -> Text,
+        address_lower -> Text,
+        user_id -> Text,
+        sent_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     email_tokens (token_hash) {
         token_hash -> Text,
         email_id -> Text,
@@ -128,6 +137,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     badges,
     collection_badges,
     collections,
+    confirmation_sends,
     email_tokens,
     emails,
     sessions,

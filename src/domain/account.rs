@@ -46,7 +46,9 @@ impl EmailAddress {
             && !domain.ends_with('.')
             && !domain.contains("..")
             && !domain.contains('@')
-            && !address.chars().any(|c| c.is_whitespace() || c.is_control());
+            && !address.chars().any(|c| c.is_whitespace() || c.is_control())
+            // The mailer must be able to send to it, or the account could never confirm it.
+            && address.parse::<lettre::Address>().is_ok();
         if plausible {
             Ok(EmailAddress(address.to_string()))
         } else {

@@ -310,10 +310,25 @@ pub(crate) struct PngChunk<'a> {
     pub data: &'a [u8],
     /// The whole chunk as stored: length, type, data and CRC.
     pub raw: &'a [u8],
-    pub crc_ok: bool,
+    stored_crc: u32,
 }
 
 impl PngChunk<'_> {
+    /// Whether the chunk's CRC matches its type and data. Computed on demand: the walker
+    /// never hashes image data it does not read (the hot path for large images).
+    pub(crate) fn crc_ok(&self) -> bool {
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&self.kind);
+        hasher.update(self.data);
+        hasher.finalize() == self.stored_crc
+    }
+
+    /// Chunks whose content Satchel reads: the header and every text chunk. Their CRCs are
+    /// checked; image data is never decoded here, so its integrity is the renderer's concern.
+    fn is_read(&self) -> bool {
+        matches!(&self.kind, b"IHDR" | b"tEXt" | b"zTXt" | b"iTXt")
+    }
+
     fn kind_name(&self) -> String {
         String::from_utf8_lossy(&self.kind).into_owned()
     }
@@ -349,8 +364,8 @@ pub(crate) struct PngFile<'a> {
     pub trailing_bytes: usize,
 }
 
-/// Walks every chunk from IHDR to IEND, checking lengths, types and CRCs, without inflating
-/// image data. Bad CRCs are recorded on the chunk, not raised here.
+/// Walks every chunk from IHDR to IEND, checking lengths and types, without touching image
+/// data. CRCs are checked by [`PngChunk::crc_ok`] for the chunks that are read.
 pub(crate) fn walk_png<'a>(bytes: &'a [u8], limits: &Limits) -> Result<PngFile<'a>, UnbakeError> {
     if !bytes.starts_with(&PNG_SIGNATURE) {
         return Err(UnbakeError::NotAnImage);
@@ -409,14 +424,11 @@ fn read_chunk<'a>(
         .get(..4)
         .and_then(be_u32)
         .ok_or(UnbakeError::TruncatedPng)?;
-    let mut hasher = crc32fast::Hasher::new();
-    hasher.update(&kind);
-    hasher.update(data);
     Ok(PngChunk {
         kind,
         data,
         raw: rest.get(..length + 12).ok_or(UnbakeError::TruncatedPng)?,
-        crc_ok: hasher.finalize() == stored_crc,
+        stored_crc,
     })
 }
 
@@ -458,7 +470,7 @@ fn png_warnings(file: &PngFile<'_>) -> Vec<String> {
     let mut warnings: Vec<String> = file
         .chunks
         .iter()
-        .filter(|chunk| !chunk.crc_ok && chunk.badge_keyword().is_none())
+        .filter(|chunk| chunk.is_read() && chunk.badge_keyword().is_none() && !chunk.crc_ok())
         .map(|chunk| {
             let kind = chunk.kind_name();
             format!("the {kind} chunk fails its CRC check; the image may be damaged")
@@ -476,7 +488,7 @@ fn read_badge_text(
     limits: &Limits,
     warnings: &mut Vec<String>,
 ) -> Result<String, UnbakeError> {
-    if !chunk.crc_ok {
+    if !chunk.crc_ok() {
         return Err(UnbakeError::BadCrc {
             chunk: chunk.kind_name(),
         });

@@ -72,7 +72,7 @@ pub async fn register(
     let (email, password) = match parsed {
         Ok(valid) => valid,
         Err(error) => {
-            let mut page = show_form(
+            let page = show_form(
                 &state,
                 template,
                 title,
@@ -80,17 +80,15 @@ pub async fn register(
                 Some(error.to_string()),
                 &form.email,
             )?;
-            *page.status_mut() = StatusCode::BAD_REQUEST;
-            return Ok(page);
+            return Ok(refused(page, StatusCode::BAD_REQUEST, error.code()));
         }
     };
 
     let user = match accounts::register(&state, email, password).await {
         Ok(user) => user,
-        Err(AppError::BadRequest { message, .. }) => {
-            let mut page = show_form(&state, template, title, &csrf, Some(message), &form.email)?;
-            *page.status_mut() = StatusCode::CONFLICT;
-            return Ok(page);
+        Err(AppError::BadRequest { code, message }) => {
+            let page = show_form(&state, template, title, &csrf, Some(message), &form.email)?;
+            return Ok(refused(page, StatusCode::CONFLICT, code));
         }
         Err(other) => return Err(other),
     };
@@ -120,7 +118,7 @@ pub async fn login(
 
     let Some(user) = user else {
         let message = "That email and password do not match an account.".to_string();
-        let mut page = show_form(
+        let page = show_form(
             &state,
             "pages/login.html",
             "Log in",
@@ -128,8 +126,7 @@ pub async fn login(
             Some(message),
             &form.email,
         )?;
-        *page.status_mut() = StatusCode::UNAUTHORIZED;
-        return Ok(page);
+        return Ok(refused(page, StatusCode::UNAUTHORIZED, "login_failed"));
     };
     tracing::info!(user.id = %user.id, "signed in");
     signed_in_redirect(&state, &user.id, "/backpack").await
@@ -161,6 +158,16 @@ async fn signed_in_redirect(
     let mut response = see_other(location);
     response.add_cookie(&cookie).map_err(anyhow::Error::from)?;
     Ok(response)
+}
+
+/// A form shown again with the reason it was refused, its status and stable code.
+fn refused(mut page: HttpResponse, status: StatusCode, code: &'static str) -> HttpResponse {
+    *page.status_mut() = status;
+    page.headers_mut().insert(
+        actix_web::http::header::HeaderName::from_static("x-satchel-error"),
+        actix_web::http::header::HeaderValue::from_static(code),
+    );
+    page
 }
 
 fn show_form(

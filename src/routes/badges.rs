@@ -9,12 +9,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::PlainForm;
-use super::session::{CsrfForm, CsrfToken, CurrentUser, CSRF_COOKIE};
+use super::session::{csrf_matches, CsrfForm, CsrfToken, CurrentUser, CSRF_COOKIE};
 use super::{render_page, see_other, Page};
 use crate::backpack;
 use crate::db::badges::{self as badge_queries, BadgeFilter, BadgeSummary, SortOrder};
 use crate::domain::bake::bake;
-use crate::domain::token::same_secret;
 use crate::domain::unbake::{detect, InputKind, Keyword};
 use crate::error::AppError;
 use crate::export;
@@ -161,7 +160,7 @@ pub async fn import_badges(
 ) -> Result<HttpResponse, AppError> {
     let (token, items) = read_import_form(payload).await?;
     let cookie = request.cookie(CSRF_COOKIE).map(|c| c.value().to_string());
-    if !cookie.is_some_and(|c| same_secret(&c, &token)) {
+    if !csrf_matches(cookie.as_deref(), &token) {
         return Err(AppError::Csrf);
     }
     let items = expand_exports(items)?;

@@ -85,6 +85,12 @@ impl FromRequest for CsrfToken {
     }
 }
 
+/// Whether a submitted token is this browser's CSRF token. Tokens Satchel issues are 43
+/// characters; anything shorter (an empty or attacker-planted cookie) never matches.
+pub fn csrf_matches(cookie: Option<&str>, submitted: &str) -> bool {
+    cookie.is_some_and(|cookie| cookie.len() >= 32 && same_secret(cookie, submitted))
+}
+
 /// A form that carries the CSRF token in a `csrf_token` field.
 pub trait CsrfProtected {
     fn csrf_token(&self) -> &str;
@@ -107,11 +113,10 @@ where
             let form = form.await.map_err(|e| {
                 AppError::bad_request("malformed_form", format!("The form could not be read: {e}"))
             })?;
-            match cookie {
-                Some(cookie) if same_secret(&cookie, form.csrf_token()) => {
-                    Ok(CsrfForm(form.into_inner()))
-                }
-                _ => Err(AppError::Csrf.into()),
+            if csrf_matches(cookie.as_deref(), form.csrf_token()) {
+                Ok(CsrfForm(form.into_inner()))
+            } else {
+                Err(AppError::Csrf.into())
             }
         })
     }

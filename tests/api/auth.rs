@@ -127,6 +127,7 @@ async fn a_wrong_password_or_unknown_address_is_refused_the_same_way() {
 
     assert_eq!(wrong_password.status(), 401);
     assert_eq!(unknown.status(), 401);
+    assert_eq!(wrong_password.headers()["x-satchel-error"], "login_failed");
     let (a, b) = (
         wrong_password.text().await.expect("t"),
         unknown.text().await.expect("t"),

@@ -109,6 +109,8 @@ async fn confirmed_addresses(app: &TestApp, login: &str) -> Vec<String> {
         .db
         .run(move |conn| {
             let user = satchel::db::models::user_queries::find_by_primary(conn, &login)?
+                .into_iter()
+                .next()
                 .expect("user exists");
             Ok(satchel::db::models::email_queries::confirmed_addresses(
                 conn, &user.id,
@@ -413,4 +415,137 @@ async fn email_pages_require_a_session_and_another_users_ids_are_not_found() {
         .get_text("/account/emails")
         .await
         .contains("owner.alt@example.net"));
+}
+
+#[tokio::test]
+async fn removing_and_re_adding_an_address_does_not_reset_the_mail_limit() {
+    let app = spawn_app().await;
+    app.register_confirmed("learner@example.org", PASSWORD)
+        .await;
+
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(
+            add_address(&app, "victim@example.net")
+                .await
+                .status()
+                .as_u16(),
+        );
+        if let Some(id) = try_email_id(&app, "victim@example.net").await {
+            app.post_form(&format!("/account/emails/{id}/remove"), &[])
+                .await;
+        }
+    }
+
+    let to_victim = app
+        .mails()
+        .await
+        .iter()
+        .filter(|m| m.to == ["victim@example.net"])
+        .count();
+    assert_eq!(to_victim, 3, "the per-address limit holds: {statuses:?}");
+    assert_eq!(statuses[3], 429);
+}
+
+async fn try_email_id(app: &TestApp, address: &str) -> Option<String> {
+    let html = app.get_text("/account/emails").await;
+    let row = html.find(address)?;
+    let marker = "data-email-id=\"";
+    let start = html[..row].rfind(marker)? + marker.len();
+    Some(html[start..start + 36].to_string())
+}
+
+#[tokio::test]
+async fn addresses_the_mailer_cannot_send_to_are_refused_without_a_trace() {
+    let app = spawn_app().await;
+
+    for address in [
+        "a;b@example.org",
+        "a(b)@example.org",
+        "victim@example.org,evil@example.net",
+    ] {
+        let response = app.register(address, PASSWORD).await;
+
+        assert_eq!(response.status(), 400, "{address}");
+        assert_eq!(response.headers()["x-satchel-error"], "invalid_email");
+    }
+    assert!(app.mails().await.is_empty());
+}
+
+#[tokio::test]
+async fn an_unconfirmed_registration_of_someone_elses_address_does_not_block_its_owner() {
+    let app = spawn_app_with(|s| s.email_token_ttl = std::time::Duration::ZERO).await;
+    let squatter = app.other_browser();
+    squatter.register("owner@example.org", PASSWORD).await;
+    let owner = app.other_browser();
+
+    let registered = owner
+        .register("Owner@Example.org", "the owner's password")
+        .await;
+    let link = confirmation_path(&owner.last_mail_to("Owner@Example.org").await);
+
+    assert_eq!(
+        registered.status(),
+        303,
+        "the stale registration does not hold the address"
+    );
+    assert_eq!(
+        owner.get(&link).await.status(),
+        410,
+        "links expire at once in this test"
+    );
+    let login = app
+        .other_browser()
+        .login("owner@example.org", "the owner's password")
+        .await;
+    assert_eq!(login.status(), 303);
+}
+
+#[tokio::test]
+async fn the_owner_can_make_an_address_primary_that_another_account_registered_unconfirmed() {
+    let app = spawn_app_with(|s| s.email_token_ttl = std::time::Duration::from_secs(3600)).await;
+    app.register_confirmed("first@example.org", PASSWORD).await;
+    add_address(&app, "shared@example.com").await;
+    let link = confirmation_path(&app.last_mail_to("shared@example.com").await);
+    let other = app.other_browser();
+    other.register("SHARED@example.com", PASSWORD).await;
+    assert_eq!(app.get(&link).await.status(), 200);
+    let id = email_id(&app, "shared@example.com").await;
+
+    let response = app
+        .post_form(&format!("/account/emails/{id}/primary"), &[])
+        .await;
+
+    assert_eq!(response.status(), 303);
+    assert!(app
+        .get_text("/account/emails")
+        .await
+        .contains("shared@example.com <strong>(primary)</strong>"));
+}
+
+#[tokio::test]
+async fn racing_registrations_of_one_address_never_fail_with_a_500() {
+    let app = spawn_app().await;
+    let browsers: Vec<TestApp> = (0..6).map(|_| app.other_browser()).collect();
+    for browser in &browsers {
+        browser.csrf_token().await;
+    }
+
+    let answers = futures_util::future::join_all(
+        browsers
+            .iter()
+            .map(|b| b.register("race@example.org", PASSWORD)),
+    )
+    .await;
+
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 303).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 303 || *s == 409),
+        "{statuses:?}"
+    );
 }

@@ -3,6 +3,7 @@
 
 mod auth;
 mod backpack;
+mod browser;
 mod collections;
 mod emails;
 mod fetch;
