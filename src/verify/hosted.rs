@@ -189,7 +189,7 @@ impl Run<'_> {
     /// Checks the issuer's copy of a hosted badge: its revocation flag, its badge class
     /// and issuer, and that it lives where the issuer's verification policy allows.
     pub(super) async fn check_hosted(&mut self, badge: ParsedBadge) -> Option<ParsedBadge> {
-        if marked_revoked(&badge) {
+        if badge.revoked == Some(true) {
             let url = hosted_url(&badge).unwrap_or_default();
             self.revoked(
                 "The issuer's copy marks this badge revoked.",
@@ -291,21 +291,6 @@ pub(super) fn hosted_url(badge: &ParsedBadge) -> Option<String> {
         VerificationKind::Hosted { url: Some(url) } if is_web_url(url) => Some(url.clone()),
         _ => None,
     }
-}
-
-/// Whether the issuer's copy says the badge is revoked: `revoked: true`, or the string
-/// `"true"` some issuers write (field report 15).
-fn marked_revoked(badge: &ParsedBadge) -> bool {
-    if badge.revoked == Some(true) {
-        return true;
-    }
-    // TODO: move the string form into the parser, because `ParsedBadge::revoked` reads only a
-    // JSON boolean and this re-reads the original text.
-    let original = badge.original.as_str().trim_start_matches('\u{feff}');
-    serde_json::from_str::<serde_json::Value>(original)
-        .ok()
-        .and_then(|json| json.get("revoked")?.as_str().map(str::to_string))
-        .is_some_and(|flag| flag.trim().eq_ignore_ascii_case("true"))
 }
 
 /// Whether two addresses are the same once parsed (an IRI and its percent-encoded URI,

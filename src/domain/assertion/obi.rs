@@ -51,7 +51,7 @@ pub fn read(
             &received,
             &mut warnings,
         )?,
-        revoked: obj.get("revoked").and_then(Value::as_bool),
+        revoked: revoked_flag(obj.get("revoked")),
         revocation_reason: text(obj.get("revocationReason")),
         assertion_id,
         other_identities: Vec::new(),
@@ -255,4 +255,15 @@ fn signed(
 
 fn is_http(url: &str) -> bool {
     url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+/// The `revoked` flag: a JSON boolean, or the strings `"true"` / `"false"` some issuers
+/// write (field report 15); anything else is no flag.
+fn revoked_flag(value: Option<&Value>) -> Option<bool> {
+    match value? {
+        Value::Bool(flag) => Some(*flag),
+        Value::String(text) if text.trim().eq_ignore_ascii_case("true") => Some(true),
+        Value::String(text) if text.trim().eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
 }

@@ -1220,3 +1220,31 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_revoked_flag_written_as_a_string_is_read_as_a_flag() {
+    let assertion = |flag: &str| {
+        format!(
+            "{{\"@context\":\"https://w3id.org/openbadges/v2\",\"type\":\"Assertion\",\
+             \"id\":\"https://issuer.example/a/1\",\"badge\":\"https://issuer.example/bc/1\",\
+             \"verification\":{{\"type\":\"HostedBadge\"}},\"issuedOn\":\"2024-01-01T00:00:00Z\",\
+             \"recipient\":{{\"type\":\"email\",\"hashed\":false,\"identity\":\"a@example.org\"}},\
+             \"revoked\":{flag}}}"
+        )
+    };
+    let cases = [
+        ("true", Some(true)),
+        ("\"true\"", Some(true)),
+        ("\" TRUE \"", Some(true)),
+        ("\"false\"", Some(false)),
+        ("false", Some(false)),
+        ("\"maybe\"", None),
+        ("1", None),
+    ];
+
+    for (flag, expected) in cases {
+        let badge = parse_badge(&assertion(flag)).expect("parses");
+
+        assert_eq!(badge.revoked, expected, "revoked: {flag}");
+    }
+}
