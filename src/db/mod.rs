@@ -6,6 +6,7 @@
 //! through [`Db::run`]; handlers never check out connections themselves. This module knows
 //! nothing of HTTP.
 
+pub mod api_tokens;
 pub mod badges;
 pub mod collections;
 pub mod models;
