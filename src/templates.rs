@@ -22,6 +22,7 @@ const TEMPLATES: &[(&str, &str)] = embed![
     "pages/error.html",
     "pages/import.html",
     "pages/badge.html",
+    "pages/tokens.html",
     "pages/collections.html",
     "pages/collection.html",
     "pages/public_collection.html",

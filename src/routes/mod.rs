@@ -1,6 +1,7 @@
 //! The HTTP layer: every route is registered in [`configure`], top to bottom. Handlers
 //! extract and authorise, call `accounts` / `domain` / `db`, and render a template.
 
+pub mod api;
 pub mod auth;
 pub mod badges;
 pub mod collections;
@@ -113,6 +114,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(emails::make_primary),
         )
         .route("/confirm-email", web::get().to(emails::confirm_email))
+        .route("/account/tokens", web::get().to(api::tokens::list_tokens))
+        .route("/account/tokens", web::post().to(api::tokens::create_token))
+        .route(
+            "/account/tokens/{id}/revoke",
+            web::post().to(api::tokens::revoke_token),
+        )
+        .configure(api::configure)
         .default_service(web::to(pages::not_found));
 }
 

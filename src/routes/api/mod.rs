@@ -1,0 +1,82 @@
+//! The JSON API under `/api/v1/`, for the signed-in browser and for personal access tokens:
+//! the backpack's badges now, collections later. Every endpoint is listed once in
+//! [`endpoints`]; [`configure`] registers that list, and a test checks that the OpenAPI
+//! document served at `/api/v1/openapi.json` describes exactly it.
+//!
+//! Everything under `/api/` answers JSON, errors included ([`error::ApiError`]). This
+//! module uses `backpack` and `db`; the HTML pages do not depend on it, except the token
+//! page in [`tokens`], which lives here because tokens exist for the API.
+
+pub mod auth;
+pub mod badges;
+pub mod error;
+pub mod openapi;
+pub mod tokens;
+
+use actix_web::http::Method;
+use actix_web::{web, FromRequest, Handler, Responder};
+
+/// One registered API endpoint.
+pub struct Endpoint {
+    pub method: Method,
+    /// The path under `/api/v1`, in the OpenAPI template form (`/badges/{id}`).
+    pub path: &'static str,
+    route: actix_web::Route,
+}
+
+fn endpoint<F, Args>(method: Method, path: &'static str, handler: F) -> Endpoint
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    Endpoint {
+        route: web::route().method(method.clone()).to(handler),
+        method,
+        path,
+    }
+}
+
+/// Every endpoint of `/api/v1`, top to bottom.
+fn endpoints() -> Vec<Endpoint> {
+    vec![
+        endpoint(Method::GET, "/openapi.json", openapi::document),
+        endpoint(Method::GET, "/badges", badges::list_badges),
+        endpoint(Method::POST, "/badges", badges::import_badge),
+        endpoint(Method::GET, "/badges/{id}", badges::get_badge),
+        endpoint(Method::DELETE, "/badges/{id}", badges::delete_badge),
+        endpoint(Method::POST, "/badges/{id}/recheck", badges::recheck_badge),
+        endpoint(Method::GET, "/badges/{id}/image", badges::badge_image),
+        // Collections go here (`/collections`, `/collections/{id}`, ...), each also
+        // described in openapi.json: the API tests fail until both agree.
+    ]
+}
+
+/// The method and path of every endpoint, for checking the OpenAPI document against.
+pub fn registered_routes() -> Vec<(Method, &'static str)> {
+    endpoints()
+        .into_iter()
+        .map(|e| (e.method, e.path))
+        .collect()
+}
+
+/// Registers `/api/v1/...`; any other path under `/api/` is a JSON 404, and a known path
+/// asked with another method a JSON 405.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let mut v1 = web::scope("/v1");
+    let mut endpoints = endpoints();
+    while let Some(first) = endpoints.first() {
+        let path = first.path;
+        let (same, rest): (Vec<_>, Vec<_>) = endpoints.into_iter().partition(|e| e.path == path);
+        endpoints = rest;
+        let resource = same
+            .into_iter()
+            .fold(web::resource(path), |resource, e| resource.route(e.route));
+        v1 = v1.service(resource.default_service(web::to(error::method_not_allowed)));
+    }
+    cfg.service(
+        web::scope("/api")
+            .service(v1.default_service(web::to(error::no_such_endpoint)))
+            .default_service(web::to(error::no_such_endpoint)),
+    );
+}
