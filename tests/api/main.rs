@@ -1,6 +1,8 @@
 //! Integration tests: the real application on a real database (a temp SQLite file, or a
 //! fresh PostgreSQL database per test when `TEST_DATABASE_URL` is set), driven over HTTP.
 
+mod api_badges;
+mod api_tokens;
 mod auth;
 mod backpack;
 mod browser;
