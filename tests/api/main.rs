@@ -2,6 +2,7 @@
 //! fresh PostgreSQL database per test when `TEST_DATABASE_URL` is set), driven over HTTP.
 
 mod api_badges;
+mod api_collections;
 mod api_tokens;
 mod auth;
 mod backpack;

@@ -226,7 +226,7 @@ struct StoredBadge {
 }
 
 /// A stored time as RFC 3339 in UTC, e.g. `2024-01-01T00:00:00Z`.
-fn timestamp(at: NaiveDateTime) -> String {
+pub(super) fn timestamp(at: NaiveDateTime) -> String {
     at.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
@@ -463,7 +463,7 @@ async fn import_response(
 }
 
 /// Reads a JSON body of at most `limit` bytes, after the caller has been authenticated.
-async fn read_json<T: DeserializeOwned>(
+pub(super) async fn read_json<T: DeserializeOwned>(
     request: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,

@@ -1,5 +1,5 @@
 //! The JSON API under `/api/v1/`, for the signed-in browser and for personal access tokens:
-//! the backpack's badges now, collections later. Every endpoint is listed once in
+//! the backpack's badges and collections. Every endpoint is listed once in
 //! [`endpoints`]; [`configure`] registers that list, and a test checks that the OpenAPI
 //! document served at `/api/v1/openapi.json` describes exactly it.
 //!
@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod badges;
+pub mod collections;
 pub mod error;
 pub mod openapi;
 pub mod tokens;
@@ -47,8 +48,43 @@ fn endpoints() -> Vec<Endpoint> {
         endpoint(Method::DELETE, "/badges/{id}", badges::delete_badge),
         endpoint(Method::POST, "/badges/{id}/recheck", badges::recheck_badge),
         endpoint(Method::GET, "/badges/{id}/image", badges::badge_image),
-        // Collections go here (`/collections`, `/collections/{id}`, ...), each also
-        // described in openapi.json: the API tests fail until both agree.
+        endpoint(Method::GET, "/collections", collections::list_collections),
+        endpoint(Method::POST, "/collections", collections::create_collection),
+        endpoint(
+            Method::GET,
+            "/collections/{id}",
+            collections::get_collection,
+        ),
+        endpoint(
+            Method::PATCH,
+            "/collections/{id}",
+            collections::update_collection,
+        ),
+        endpoint(
+            Method::DELETE,
+            "/collections/{id}",
+            collections::delete_collection,
+        ),
+        endpoint(
+            Method::PUT,
+            "/collections/{id}/badges/{badge_id}",
+            collections::add_badge,
+        ),
+        endpoint(
+            Method::DELETE,
+            "/collections/{id}/badges/{badge_id}",
+            collections::remove_badge,
+        ),
+        endpoint(
+            Method::POST,
+            "/collections/{id}/publish",
+            collections::publish_collection,
+        ),
+        endpoint(
+            Method::POST,
+            "/collections/{id}/unpublish",
+            collections::unpublish_collection,
+        ),
     ]
 }
 
