@@ -85,8 +85,14 @@ impl Db {
     /// Opens a pool for `url`, creating the SQLite file's folder when needed.
     pub fn connect(url: &str, max_size: u32) -> anyhow::Result<Db> {
         let backend = Backend::from_url(url);
-        if backend == Backend::Sqlite {
-            create_parent_dir(url)?;
+        match backend {
+            Backend::Sqlite => create_parent_dir(url)?,
+            // The pool reports any failure as a timeout; one direct attempt gives the reason
+            // (no such database, refused connection, bad password) without the URL.
+            Backend::Postgres => {
+                PgConnection::establish(url)
+                    .map_err(|e| anyhow::anyhow!("could not connect to PostgreSQL: {e}"))?;
+            }
         }
         let manager = ConnectionManager::<AnyConnection>::new(strip_sqlite_scheme(url));
         let pool = Pool::builder()
@@ -150,6 +156,21 @@ impl Db {
             Backend::Postgres => None,
         };
         self.run(move |conn| conn.transaction(|tx| work(tx))).await
+    }
+
+    /// Whether the database answers a trivial query within two seconds.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        use diesel::RunQueryDsl;
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool
+                .get_timeout(Duration::from_secs(2))
+                .context("no database connection within 2 s")?;
+            diesel::sql_query("SELECT 1").execute(&mut *conn)?;
+            Ok(())
+        })
+        .await
+        .context("database task panicked")?
     }
 
     /// Checks out a connection synchronously (command-line tools and tests).

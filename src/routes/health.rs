@@ -1,15 +1,11 @@
 //! `GET /healthz`: 200 only when the database answers a query, 503 otherwise.
 
 use actix_web::{web, HttpResponse};
-use diesel::RunQueryDsl;
 
 use crate::startup::AppState;
 
 pub async fn health_check(state: web::Data<AppState>) -> HttpResponse {
-    let answered = state
-        .db
-        .run(|conn| Ok(diesel::sql_query("SELECT 1").execute(conn)?))
-        .await;
+    let answered = state.db.ping().await;
     match answered {
         Ok(_) => HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })),
         Err(error) => {
