@@ -934,7 +934,9 @@ fn local_part(name: &[u8]) -> &[u8] {
     name.rsplit(|&b| b == b':').next().unwrap_or(name)
 }
 
-/// Three dot-separated base64url segments; the first and last are not empty (notes §1.2).
+/// Three dot-separated base64url segments; the header and payload are not empty. The
+/// signature may be: an unsigned (`alg: none`) token must still be recognised, so that it is
+/// refused for what it is.
 fn is_compact_jws(text: &str) -> bool {
     let segments: Vec<&str> = text.split('.').collect();
     let [header, payload, signature] = segments.as_slice() else {
@@ -948,7 +950,7 @@ fn is_compact_jws(text: &str) -> bool {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
     !header.is_empty()
-        && !signature.is_empty()
+        && !payload.is_empty()
         && [header, payload, signature]
             .into_iter()
             .all(|s| is_base64url(s))
@@ -1132,10 +1134,10 @@ mod tests {
             ("https://example.org/assertion", PayloadKind::Url),
             ("http://example.org", PayloadKind::Url),
             ("aaa.bbb.ccc", PayloadKind::Jws),
-            ("aaa..ccc", PayloadKind::Jws),
+            ("aaa..ccc", PayloadKind::Unknown),
             ("aaa.bbb=.ccc==", PayloadKind::Jws),
             ("aaa.bbb.ccc===", PayloadKind::Unknown),
-            ("aaa.bbb.", PayloadKind::Unknown),
+            ("aaa.bbb.", PayloadKind::Jws),
             ("aaa.bbb", PayloadKind::Unknown),
             ("aa+a.bbb.ccc", PayloadKind::Unknown),
             ("https://", PayloadKind::Unknown),

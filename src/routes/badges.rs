@@ -298,7 +298,8 @@ fn malformed(detail: &str) -> AppError {
     )
 }
 
-async fn owned_badge(
+/// A badge of the signed-in user; another user's badge is as missing as one that never was.
+pub async fn owned_badge(
     state: &AppState,
     user_id: &str,
     badge_id: &str,

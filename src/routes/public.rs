@@ -227,11 +227,54 @@ async fn show_public_badge(
     )
 }
 
-/// The assertion as JSON: the issuer's JSON as stored, or the payload of a signed badge.
+/// The assertion as JSON for the public: the issuer's JSON as stored (or the payload of a
+/// signed badge), without any plain-text recipient address. Hashed identities stay: the
+/// issuer published them so that only someone who knows the address can check it.
 fn assertion_json(payload: &str) -> String {
-    match parse_compact(payload) {
-        Ok(jws) => serde_json::Value::Object(jws.payload_json).to_string(),
-        Err(_) => payload.to_string(),
+    let mut json = match parse_compact(payload) {
+        Ok(jws) => serde_json::Value::Object(jws.payload_json),
+        Err(_) => serde_json::from_str(payload).unwrap_or_default(),
+    };
+    strip_plain_recipients(&mut json);
+    json.to_string()
+}
+
+/// Removes recipient data that names a person in plain text: a 1.x/2.0 `recipient` that is
+/// not hashed (or a 0.5 string recipient), and 3.0 `credentialSubject` email ids and
+/// unhashed identifiers. Works on a VC-JWT's `vc` claim too.
+fn strip_plain_recipients(json: &mut serde_json::Value) {
+    let Some(object) = json.as_object_mut() else {
+        return;
+    };
+    let hashed = |value: &serde_json::Value| {
+        value
+            .get("hashed")
+            .and_then(|h| h.as_bool().or(h.as_str().map(|s| s == "true")))
+            == Some(true)
+    };
+    if object.get("recipient").is_some_and(|r| !hashed(r)) {
+        object.remove("recipient");
+    }
+    if let Some(vc) = object.get_mut("vc") {
+        strip_plain_recipients(vc);
+    }
+    let Some(subject) = object
+        .get_mut("credentialSubject")
+        .and_then(|s| s.as_object_mut())
+    else {
+        return;
+    };
+    if subject
+        .get("id")
+        .and_then(|id| id.as_str())
+        .is_some_and(|id| id.starts_with("mailto:"))
+    {
+        subject.remove("id");
+    }
+    if let Some(serde_json::Value::Array(identifiers)) = subject.get_mut("identifier") {
+        identifiers.retain(hashed);
+    } else if subject.get("identifier").is_some_and(|i| !hashed(i)) {
+        subject.remove("identifier");
     }
 }
 

@@ -44,6 +44,16 @@ impl Run<'_> {
             } => (jws.clone(), None, key_url.clone()),
             _ => return Some(badge),
         };
+        // An algorithm no third party can check is refused before anything is fetched.
+        if let Err(error) = parse_compact(&compact).and_then(|jws| jws.header.algorithm()) {
+            self.fail(
+                "signature",
+                error.code(),
+                Status::Invalid,
+                error.to_string(),
+            );
+            return Some(badge);
+        }
         let class = self.badge_class(&badge).await;
         let issuer = match &class {
             Some(class) => self.issuer(class, true).await,

@@ -270,3 +270,58 @@ async fn removing_and_deleting_change_only_the_collection() {
         "the badges stay in the backpack"
     );
 }
+
+#[tokio::test]
+async fn public_pages_and_their_json_ld_never_show_the_learners_address() {
+    let (_issuer, app, ids) = learner_with_badges().await;
+    let id = create_collection(&app, "Public").await;
+    app.post_form(
+        &format!("/collections/{id}/badges"),
+        &[("badge_id", &ids[0])],
+    )
+    .await;
+    let public = publish(&app, &id).await;
+    app.post_form(&format!("/badges/{}/publish", ids[1]), &[])
+        .await;
+    let html = app.get_text(&format!("/badges/{}", ids[1])).await;
+    let start = html.find("id=\"public-link\" href=\"").expect("a link") + 23;
+    let single = html[start..start + html[start..].find('"').expect("end")].replace("&#x2F;", "/");
+    let visitor = app.other_browser();
+    let item = format!("{public}/badges/{}", ids[0]);
+
+    for path in [public.as_str(), item.as_str(), single.as_str()] {
+        for accept in ["text/html", "application/ld+json"] {
+            let body = visitor
+                .client
+                .get(visitor.url(path))
+                .header("Accept", accept)
+                .send()
+                .await
+                .expect("answered")
+                .text()
+                .await
+                .expect("text");
+
+            assert!(
+                !body.contains(LEARNER),
+                "{path} ({accept}) shows the address: {body}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn only_web_links_are_made_clickable_on_badge_pages() {
+    let (issuer, app, _) = learner_with_badges().await;
+    let url = issuer.award("js", "Script Criteria", LEARNER, "2024-01-01T00:00:00Z");
+    issuer.edit_class("js", |class| {
+        class["criteria"] = serde_json::json!({"id": "javascript:alert(5)"})
+    });
+    app.import(vec![crate::helpers::ImportPart::Url(&url)])
+        .await;
+    let id = app.backpack_ids("?q=Script").await[0].clone();
+
+    let html = app.get_text(&format!("/badges/{id}")).await;
+
+    assert!(!html.contains("href=\"javascript:"), "{html}");
+}

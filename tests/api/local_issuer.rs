@@ -85,6 +85,16 @@ impl LocalIssuer {
         write_json(self.dir.path(), &format!("{slug}.json"), &value);
     }
 
+    /// Replaces a published badge class.
+    pub fn edit_class(&self, slug: &str, edit: impl FnOnce(&mut serde_json::Value)) {
+        let name = format!("{slug}-class.json");
+        let path = self.dir.path().join(&name);
+        let mut value: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("class")).expect("json");
+        edit(&mut value);
+        write_json(self.dir.path(), &name, &value);
+    }
+
     /// A PNG with the assertion URL baked in, as issuers hand them out.
     pub fn baked_png(&self, assertion_url: &str) -> Vec<u8> {
         bake(&plain_png(), assertion_url, Keyword::OpenBadges).expect("bakes")

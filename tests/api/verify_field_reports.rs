@@ -1013,3 +1013,40 @@ async fn case_19_a_signed_badge_with_non_ascii_text_baked_in_a_png_verifies_over
     );
     issuer.server.stop().await;
 }
+
+/// Field report 17(g): an unsigned token (`alg: none`, empty signature) is recognised as a
+/// JWS and refused for its algorithm, before anything is fetched from its issuer.
+#[tokio::test]
+async fn case_17_an_unsigned_token_is_refused_for_its_algorithm_without_fetching() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(
+        br#"{"@context":"https://w3id.org/openbadges/v2","type":"Assertion","id":"urn:uuid:1","recipient":{"type":"email","hashed":false,"identity":"a@example.org"},"badge":"https://127.0.0.1:9/badgeclass.json","issuedOn":"2024-01-01T00:00:00Z","verification":{"type":"SignedBadge"}}"#,
+    );
+    let token = format!("{header}.{payload}.");
+    let limits = satchel::fetch::FetchLimits {
+        allow_private: true,
+        ..Default::default()
+    };
+    let verifier = satchel::verify::Verifier::new(
+        satchel::fetch::Fetcher::new(limits).expect("fetcher"),
+        std::time::Duration::from_secs(60),
+    );
+
+    let report = verifier
+        .verify(
+            token.as_bytes(),
+            &["a@example.org".to_string()],
+            satchel::verify::RecipientRule::Required,
+        )
+        .await;
+
+    assert_eq!(report.status.as_str(), "invalid");
+    let reason = report.reason().expect("a failed check");
+    assert_eq!(
+        (reason.check, reason.code.as_str()),
+        ("signature", "jws_alg_none")
+    );
+    assert!(report.check("badge_class").is_none(), "nothing was fetched");
+}

@@ -305,12 +305,7 @@ async fn owned_badge(
     user_id: &str,
     badge_id: &str,
 ) -> Result<BadgeSummary, ApiError> {
-    let (user, id) = (user_id.to_string(), badge_id.to_string());
-    state
-        .db
-        .run(move |conn| Ok(badge_queries::find_for_user(conn, &user, &id)?))
-        .await?
-        .ok_or(ApiError::NotFound)
+    Ok(crate::routes::badges::owned_badge(state, user_id, badge_id).await?)
 }
 
 /// `POST /badges` body: exactly one of the three inputs.

@@ -80,12 +80,7 @@ fn checked_description(description: &str) -> Result<String, ApiError> {
 }
 
 async fn owned(state: &AppState, user_id: &str, id: &str) -> Result<Collection, ApiError> {
-    let (owner, id) = (user_id.to_string(), id.to_string());
-    state
-        .db
-        .run(move |conn| Ok(queries::find_for_user(conn, &owner, &id)?))
-        .await?
-        .ok_or(ApiError::NotFound)
+    Ok(crate::routes::collections::owned_collection(state, user_id, id).await?)
 }
 
 /// `GET /collections`.
