@@ -9,13 +9,19 @@ use serde::{Deserialize, Serialize};
 use zip::write::SimpleFileOptions;
 
 use crate::db::badges::ExportedBadge;
+use crate::domain::bake::bake;
+use crate::domain::unbake::Keyword;
 
 /// Names the export format, so later versions can read older exports.
 pub const FORMAT: &str = "satchel-export/1";
 /// At most this many badges are read back from one export.
 const MAX_ENTRIES: usize = 10_000;
 /// At most this many bytes are inflated from one export.
-const MAX_TOTAL_BYTES: u64 = 200 * 1024 * 1024;
+const MAX_TOTAL_BYTES: u64 = 100 * 1024 * 1024;
+/// The largest export zip an import accepts.
+pub const MAX_EXPORT_BYTES: usize = 100 * 1024 * 1024;
+/// The largest single badge read back from an export (the upload limit).
+const MAX_ENTRY_BYTES: u64 = 5 * 1024 * 1024;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Manifest {
@@ -65,12 +71,13 @@ pub fn write_export(badges: &[ExportedBadge]) -> anyhow::Result<Vec<u8>> {
         zip.write_all(badge.payload.as_bytes())?;
         let image = match (&badge.image, badge.image_type.as_deref()) {
             (Some(bytes), Some(kind)) => {
-                let name = format!(
-                    "{dir}/image.{}",
-                    if kind == "image/png" { "png" } else { "svg" }
-                );
+                let extension = if kind == "image/png" { "png" } else { "svg" };
+                let (name, content) = match baked_copy(badge, bytes) {
+                    Some(baked) => (format!("{dir}/baked.{extension}"), baked),
+                    None => (format!("{dir}/image.{extension}"), bytes.clone()),
+                };
                 zip.start_file(name.as_str(), options)?;
-                zip.write_all(bytes)?;
+                zip.write_all(&content)?;
                 Some(name)
             }
             _ => None,
@@ -93,6 +100,20 @@ pub fn write_export(badges: &[ExportedBadge]) -> anyhow::Result<Vec<u8>> {
     zip.start_file("manifest.json", options)?;
     zip.write_all(&serde_json::to_vec_pretty(&manifest)?)?;
     Ok(zip.finish()?.into_inner())
+}
+
+/// For a badge that did not come as a baked image, its image with the assertion baked in,
+/// so every image in the export carries its badge (field report 10). A baked upload is
+/// already in the export byte for byte as its original.
+fn baked_copy(badge: &ExportedBadge, image: &[u8]) -> Option<Vec<u8>> {
+    if matches!(badge.carrier.as_str(), "png" | "svg") {
+        return None;
+    }
+    let keyword = match badge.version.as_deref() {
+        Some("3.0") => Keyword::OpenBadgeCredential,
+        _ => Keyword::OpenBadges,
+    };
+    bake(image, &badge.payload, keyword).ok()
 }
 
 /// Whether bytes are a zip archive.
@@ -119,7 +140,8 @@ pub fn read_export(bytes: &[u8]) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
         let file = archive
             .by_name(&badge.original)
             .with_context(|| format!("the export lacks {}", badge.original))?;
-        let content = read_capped(file, budget)?;
+        let content = read_capped(file, budget.min(MAX_ENTRY_BYTES))
+            .with_context(|| format!("{} is too large", badge.original))?;
         budget = budget.saturating_sub(content.len() as u64);
         items.push((badge.name, content));
     }
@@ -150,6 +172,7 @@ mod tests {
             image: None,
             image_type: None,
             issued_on: None,
+            version: Some("2.0".into()),
         }
     }
 

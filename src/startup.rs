@@ -125,7 +125,7 @@ async fn log_request(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = req.method().clone();
-    let path = req.path().to_string();
+    let path = crate::telemetry::loggable_path(req.path());
     let response = next.call(req).await?;
     tracing::info!(
         http.method = %method,

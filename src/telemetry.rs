@@ -27,6 +27,19 @@ pub fn init(json: bool) {
     };
 }
 
+/// A request path fit for the logs: the unguessable part of a public link (`/b/{link}`,
+/// `/c/{link}/...`) is the only thing protecting it, so it is left out.
+pub fn loggable_path(path: &str) -> String {
+    let mut parts = path.splitn(4, '/');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(""), Some(kind @ ("b" | "c")), Some(_link), rest) => match rest {
+            Some(rest) => format!("/{kind}/…/{rest}"),
+            None => format!("/{kind}/…"),
+        },
+        _ => path.to_string(),
+    }
+}
+
 /// The span every request runs in: its id, method and path, and its status once answered.
 pub struct RequestSpan;
 
@@ -40,7 +53,7 @@ impl RootSpanBuilder for RequestSpan {
             "request",
             request_id = request_id.unwrap_or_default(),
             http.method = %request.method(),
-            http.path = %request.path(),
+            http.path = %loggable_path(request.path()),
             http.status_code = tracing::field::Empty,
         )
     }
@@ -76,6 +89,20 @@ mod tests {
 
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
+        }
+    }
+
+    #[test]
+    fn public_links_are_left_out_of_logged_paths() {
+        let cases = [
+            ("/b/SECRETLINK", "/b/…"),
+            ("/c/SECRETLINK/badges/42/image", "/c/…/badges/42/image"),
+            ("/badges/42", "/badges/42"),
+            ("/collections/7", "/collections/7"),
+        ];
+
+        for (path, logged) in cases {
+            assert_eq!(loggable_path(path), logged, "{path}");
         }
     }
 

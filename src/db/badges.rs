@@ -334,6 +334,7 @@ pub struct ExportedBadge {
     pub image: Option<Vec<u8>>,
     pub image_type: Option<String>,
     pub issued_on: Option<NaiveDateTime>,
+    pub version: Option<String>,
 }
 
 /// Every badge of a user with its bytes, oldest first (for the account export).

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::auth::PlainForm;
 use super::session::{csrf_matches, CsrfForm, CsrfToken, CurrentUser, CSRF_COOKIE};
 use super::{render_page, see_other, Page};
-use crate::backpack;
+use crate::backpack::{self, ImportOutcome};
 use crate::db::badges::{self as badge_queries, BadgeFilter, BadgeSummary, SortOrder};
 use crate::domain::bake::bake;
 use crate::domain::unbake::{detect, InputKind, Keyword};
@@ -147,6 +147,8 @@ pub async fn import_form(
 struct ImportItem {
     label: String,
     bytes: Vec<u8>,
+    /// Larger than allowed: it gets its own "too large" result and is not read further.
+    too_large: bool,
 }
 
 /// Handles the import form: files (several at once), a URL and pasted text, each through
@@ -173,6 +175,15 @@ pub async fn import_badges(
 
     let mut results = Vec::new();
     for item in items {
+        if item.too_large {
+            let limit = MAX_ITEM_BYTES / 1024 / 1024;
+            let outcome = ImportOutcome::Refused {
+                code: "input_too_large".into(),
+                message: format!("This is larger than the {limit} MB a badge may be."),
+            };
+            results.push(json!({ "label": item.label, "result": outcome }));
+            continue;
+        }
         let (outcome, report) = backpack::import(&state, &user.0.id, &item.bytes).await?;
         results.push(json!({ "label": item.label, "result": outcome, "status": report.status }));
     }
@@ -203,26 +214,30 @@ async fn read_import_form(mut payload: Multipart) -> Result<(String, Vec<ImportI
             .and_then(|d| d.get_filename())
             .map(str::to_string);
         let mut bytes = Vec::new();
+        let mut too_large = false;
         while let Some(chunk) = field.next().await {
             let chunk = chunk.map_err(|e| malformed(&e.to_string()))?;
-            if bytes.len() + chunk.len() > MAX_ITEM_BYTES {
-                return Err(AppError::bad_request(
-                    "input_too_large",
-                    format!(
-                        "Each file or text may be at most {} MB.",
-                        MAX_ITEM_BYTES / 1024 / 1024
-                    ),
-                ));
+            // An export zip may hold many badges; anything else is one badge.
+            let limit = if export::is_zip(&bytes) || export::is_zip(&chunk) && bytes.is_empty() {
+                export::MAX_EXPORT_BYTES
+            } else {
+                MAX_ITEM_BYTES
+            };
+            if too_large || bytes.len() + chunk.len() > limit {
+                too_large = true;
+                bytes.clear();
+                continue;
             }
             bytes.extend_from_slice(&chunk);
         }
         match name.as_str() {
             "csrf_token" => token = String::from_utf8_lossy(&bytes).into_owned(),
-            "files" if !bytes.is_empty() => items.push(ImportItem {
+            "files" if !bytes.is_empty() || too_large => items.push(ImportItem {
                 label: filename.unwrap_or_else(|| "file".into()),
                 bytes,
+                too_large,
             }),
-            "url" | "text" if !bytes.iter().all(u8::is_ascii_whitespace) => {
+            "url" | "text" if too_large || !bytes.iter().all(u8::is_ascii_whitespace) => {
                 let label = if name == "url" {
                     "pasted URL"
                 } else {
@@ -231,6 +246,7 @@ async fn read_import_form(mut payload: Multipart) -> Result<(String, Vec<ImportI
                 items.push(ImportItem {
                     label: label.into(),
                     bytes,
+                    too_large,
                 })
             }
             _ => {}
@@ -249,7 +265,7 @@ async fn read_import_form(mut payload: Multipart) -> Result<(String, Vec<ImportI
 fn expand_exports(items: Vec<ImportItem>) -> Result<Vec<ImportItem>, AppError> {
     let mut expanded = Vec::with_capacity(items.len());
     for item in items {
-        if !export::is_zip(&item.bytes) {
+        if item.too_large || !export::is_zip(&item.bytes) {
             expanded.push(item);
             continue;
         }
@@ -259,11 +275,11 @@ fn expand_exports(items: Vec<ImportItem>) -> Result<Vec<ImportItem>, AppError> {
                 format!("{} cannot be imported: {e:#}", item.label),
             )
         })?;
-        expanded.extend(
-            badges
-                .into_iter()
-                .map(|(label, bytes)| ImportItem { label, bytes }),
-        );
+        expanded.extend(badges.into_iter().map(|(label, bytes)| ImportItem {
+            too_large: bytes.len() > MAX_ITEM_BYTES,
+            label,
+            bytes,
+        }));
     }
     Ok(expanded)
 }

@@ -400,6 +400,22 @@ async fn the_account_export_imports_again_into_a_new_backpack() {
     std::io::Read::read_to_end(&mut archive.by_name(&original).expect("entry"), &mut bytes)
         .expect("read");
     assert_eq!(bytes, baked, "the original baked image, byte for byte");
+    let url_badge = manifest["badges"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|b| b["name"] == "Exported B")
+        .expect("the badge imported by URL");
+    let image = url_badge["image"].as_str().expect("an image").to_string();
+    let mut image_bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut archive.by_name(&image).expect("entry"),
+        &mut image_bytes,
+    )
+    .expect("read");
+    assert!(image.ends_with("baked.png"), "{image}");
+    let inside = satchel::domain::unbake::unbake_any(&image_bytes).expect("the image is baked");
+    assert!(inside.payload.contains(&b), "its own assertion is baked in");
 
     for id in app.backpack_ids("").await {
         app.post_form(&format!("/badges/{id}/delete"), &[]).await;
@@ -422,4 +438,26 @@ async fn the_account_export_imports_again_into_a_new_backpack() {
     let restored = app.backpack_ids("?q=Exported%20A").await;
     let original = app.get(&format!("/badges/{}/original", restored[0])).await;
     assert_eq!(original.bytes().await.expect("bytes").to_vec(), baked);
+}
+
+#[tokio::test]
+async fn an_oversized_file_gets_its_own_result_and_the_others_are_still_imported() {
+    let (issuer, app) = learner_with_issuer().await;
+    let url = issuer.award("small", "Small", LEARNER, "2024-01-01T00:00:00Z");
+    let mut huge = issuer.baked_png(&url);
+    huge.resize(6 * 1024 * 1024, 0);
+
+    let html = app
+        .import(vec![
+            ImportPart::File("ok.png", issuer.baked_png(&url)),
+            ImportPart::File("huge.png", huge),
+        ])
+        .await
+        .text()
+        .await
+        .expect("text");
+
+    assert!(html.contains("class=\"result result-added\""), "{html}");
+    assert!(html.contains("(input_too_large)"), "{html}");
+    assert_eq!(app.backpack_ids("").await.len(), 1);
 }
