@@ -380,6 +380,26 @@ pub async fn deliver_pending(state: &AppState, user_id: &str) -> Result<usize, A
     Ok(delivered)
 }
 
+/// When the pending-badge sweep last ran in this process (Unix seconds).
+static LAST_SWEEP: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Drops expired pending badges at most once a minute per process, so page views do not
+/// each run a site-wide delete.
+pub async fn sweep_expired_pending(state: &AppState) -> Result<(), AppError> {
+    use std::sync::atomic::Ordering;
+    let now = Utc::now().timestamp();
+    let last = LAST_SWEEP.load(Ordering::Relaxed);
+    if now - last < 60
+        || LAST_SWEEP
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        return Ok(());
+    }
+    drop_expired_pending(state, state.settings.pending_ttl).await?;
+    Ok(())
+}
+
 /// Drops pending badges older than the configured waiting time.
 pub async fn drop_expired_pending(state: &AppState, ttl: Duration) -> Result<usize, AppError> {
     let cutoff = (Utc::now() - chrono::Duration::from_std(ttl).unwrap_or_default()).naive_utc();

@@ -64,7 +64,7 @@ pub async fn load_backpack(
     user_id: &str,
     filter: BadgeFilter,
 ) -> Result<BackpackPage, AppError> {
-    backpack::drop_expired_pending(state, state.settings.pending_ttl).await?;
+    backpack::sweep_expired_pending(&state).await?;
     let user = user_id.to_string();
     Ok(state
         .db

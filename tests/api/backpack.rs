@@ -461,3 +461,33 @@ async fn an_oversized_file_gets_its_own_result_and_the_others_are_still_imported
     assert!(html.contains("(input_too_large)"), "{html}");
     assert_eq!(app.backpack_ids("").await.len(), 1);
 }
+
+#[tokio::test]
+async fn pending_badges_expire_after_the_waiting_time() {
+    let issuer = LocalIssuer::start();
+    let app = crate::helpers::spawn_app_with({
+        let rewrite = issuer.rewrite();
+        move |s| {
+            s.fetch_allow_private = true;
+            s.fetch_rewrites = vec![rewrite];
+            s.pending_ttl = std::time::Duration::ZERO;
+        }
+    })
+    .await;
+    app.register_confirmed(LEARNER, PASSWORD).await;
+    let url = issuer.award(
+        "late",
+        "Too Late",
+        "someone@example.net",
+        "2024-01-01T00:00:00Z",
+    );
+    app.import(vec![ImportPart::Url(&url)]).await;
+    assert_eq!(app.backpack_ids("?status=pending").await.len(), 1);
+
+    let dropped = satchel::backpack::drop_expired_pending(&app.state, std::time::Duration::ZERO)
+        .await
+        .expect("the sweep runs");
+
+    assert_eq!(dropped, 1);
+    assert!(app.backpack_ids("").await.is_empty());
+}

@@ -241,7 +241,7 @@ pub async fn list_badges(
     })?;
     let (filter, page, per_page) = query.filter()?;
 
-    backpack::drop_expired_pending(&state, state.settings.pending_ttl).await?;
+    backpack::sweep_expired_pending(&state).await?;
     let owner = user.id().to_string();
     let (badges, total) = state
         .db
