@@ -64,7 +64,7 @@ pub async fn load_backpack(
     user_id: &str,
     filter: BadgeFilter,
 ) -> Result<BackpackPage, AppError> {
-    backpack::sweep_expired_pending(&state).await?;
+    backpack::sweep_expired_pending(state).await?;
     let user = user_id.to_string();
     Ok(state
         .db
