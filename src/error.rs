@@ -68,7 +68,8 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         if let AppError::Internal(cause) = self {
-            tracing::error!(error.cause_chain = %format!("{cause:#}"), "request failed unexpectedly");
+            let chain = format!("{cause:#}");
+            tracing::error!(error.cause_chain = %chain, "request failed unexpectedly");
         }
         if let AppError::LoginRequired = self {
             return HttpResponse::SeeOther()

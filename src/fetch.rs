@@ -515,7 +515,10 @@ mod tests {
 
         assert_eq!(
             url.as_str(),
-            "https://issuer.example/%D0%BE%D0%BF%D0%B8%D1%81/%D0%B7%D0%BD%D0%B0%D1%87%D0%BA%D0%B0.json"
+            concat!(
+                "https://issuer.example/%D0%BE%D0%BF%D0%B8%D1%81/",
+                "%D0%B7%D0%BD%D0%B0%D1%87%D0%BA%D0%B0.json"
+            )
         );
     }
 }

@@ -111,7 +111,8 @@ fn with_settings(command: impl FnOnce(Settings) -> anyhow::Result<ExitCode>) -> 
     match command(settings) {
         Ok(code) => code,
         Err(error) => {
-            tracing::error!(error.cause_chain = %format!("{error:#}"), "satchel stopped with an error");
+            let chain = format!("{error:#}");
+            tracing::error!(error.cause_chain = %chain, "satchel stopped with an error");
             eprintln!("satchel: {error:#}");
             ExitCode::FAILURE
         }

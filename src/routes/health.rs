@@ -9,7 +9,8 @@ pub async fn health_check(state: web::Data<AppState>) -> HttpResponse {
     match answered {
         Ok(_) => HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })),
         Err(error) => {
-            tracing::warn!(error.cause_chain = %format!("{error:#}"), "health check: database did not answer");
+            let chain = format!("{error:#}");
+            tracing::warn!(error.cause_chain = %chain, "health check: database did not answer");
             HttpResponse::ServiceUnavailable()
                 .json(serde_json::json!({ "status": "unavailable", "database": "unreachable" }))
         }

@@ -1022,7 +1022,13 @@ async fn case_17_an_unsigned_token_is_refused_for_its_algorithm_without_fetching
     use base64::Engine;
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#);
     let payload = URL_SAFE_NO_PAD.encode(
-        br#"{"@context":"https://w3id.org/openbadges/v2","type":"Assertion","id":"urn:uuid:1","recipient":{"type":"email","hashed":false,"identity":"a@example.org"},"badge":"https://127.0.0.1:9/badgeclass.json","issuedOn":"2024-01-01T00:00:00Z","verification":{"type":"SignedBadge"}}"#,
+        serde_json::json!({
+            "@context": "https://w3id.org/openbadges/v2", "type": "Assertion",
+            "id": "urn:uuid:1", "badge": "https://127.0.0.1:9/badgeclass.json",
+            "recipient": {"type": "email", "hashed": false, "identity": "a@example.org"},
+            "issuedOn": "2024-01-01T00:00:00Z", "verification": {"type": "SignedBadge"},
+        })
+        .to_string(),
     );
     let token = format!("{header}.{payload}.");
     let limits = satchel::fetch::FetchLimits {
