@@ -652,9 +652,7 @@ pub(crate) fn scan_svg(text: &str, limits: &Limits) -> Result<SvgScan, UnbakeErr
             Event::End(_) => scanner.close(),
             // Text outside a badge element (most of a drawing) is skipped without decoding.
             Event::Text(text) if scanner.in_body() => scanner.add_body(&text.xml10_content()),
-            Event::CData(cdata) if scanner.in_body() => {
-                scanner.add_body(&cdata.xml10_content())
-            }
+            Event::CData(cdata) if scanner.in_body() => scanner.add_body(&cdata.xml10_content()),
             Event::Text(_) | Event::CData(_) => {}
             Event::GeneralRef(reference) => scanner.add_reference(&reference)?,
             Event::Comment(_) | Event::Decl(_) | Event::PI(_) => {}
@@ -746,7 +744,9 @@ impl<'a> SvgScanner<'a> {
 
     /// Whether text read now belongs to an open badge element's body.
     fn in_body(&self) -> bool {
-        self.open.as_ref().is_some_and(|open| open.depth == self.depth)
+        self.open
+            .as_ref()
+            .is_some_and(|open| open.depth == self.depth)
     }
 
     fn add_body(&mut self, text: &str) {
