@@ -312,6 +312,15 @@ pub async fn confirmed_addresses(state: &AppState, user_id: &str) -> Result<Vec<
 /// pending while their recipient still matches no confirmed address.
 pub async fn recheck(state: &AppState, badge: &BadgeSummary) -> Result<String, AppError> {
     let confirmed = confirmed_addresses(state, &badge.user_id).await?;
+    recheck_for(state, badge, &confirmed).await
+}
+
+/// [`recheck`] against addresses already looked up (one look-up for many badges).
+async fn recheck_for(
+    state: &AppState,
+    badge: &BadgeSummary,
+    confirmed: &[String],
+) -> Result<String, AppError> {
     let id = badge.id.clone();
     let docs = state
         .db
@@ -319,7 +328,7 @@ pub async fn recheck(state: &AppState, badge: &BadgeSummary) -> Result<String, A
         .await?;
     let report = state
         .verifier
-        .verify(docs.payload.as_bytes(), &confirmed, RecipientRule::Required)
+        .verify(docs.payload.as_bytes(), confirmed, RecipientRule::Required)
         .await;
     let status = match classify(&report) {
         Keep::Store(status) => status,
@@ -371,9 +380,10 @@ pub async fn deliver_pending(state: &AppState, user_id: &str) -> Result<usize, A
         .db
         .run(move |conn| Ok(badge_queries::pending_for_user(conn, &user)?))
         .await?;
+    let confirmed = confirmed_addresses(state, user_id).await?;
     let mut delivered = 0;
     for badge in &pending {
-        if recheck(state, badge).await? != "pending" {
+        if recheck_for(state, badge, &confirmed).await? != "pending" {
             delivered += 1;
         }
     }

@@ -28,6 +28,7 @@ const TEMPLATES: &[(&str, &str)] = embed![
     "pages/public_collection.html",
     "pages/public_badge.html",
     "partials/open_graph.html",
+    "partials/links.html",
     "mail/confirm_email.subject.txt",
     "mail/confirm_email.txt",
     "mail/confirm_email.html",

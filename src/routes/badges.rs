@@ -13,6 +13,7 @@ use super::session::{csrf_matches, CsrfForm, CsrfToken, CurrentUser, CSRF_COOKIE
 use super::{render_page, see_other, Page};
 use crate::backpack::{self, ImportOutcome};
 use crate::db::badges::{self as badge_queries, BadgeFilter, BadgeSummary, SortOrder};
+use crate::db::models::email_queries;
 use crate::domain::bake::bake;
 use crate::domain::unbake::{detect, InputKind, Keyword};
 use crate::error::AppError;
@@ -57,6 +58,8 @@ pub struct BackpackPage {
     pub total: i64,
     pub issuers: Vec<String>,
     pub pending: Vec<BadgeSummary>,
+    /// The account's addresses still waiting for their confirmation link.
+    pub unconfirmed: Vec<String>,
 }
 
 pub async fn load_backpack(
@@ -74,6 +77,11 @@ pub async fn load_backpack(
                 total: badge_queries::count(conn, &user, &filter)?,
                 issuers: badge_queries::issuers(conn, &user)?,
                 pending: badge_queries::pending_for_user(conn, &user)?,
+                unconfirmed: email_queries::list_for_user(conn, &user)?
+                    .into_iter()
+                    .filter(|e| !e.is_confirmed())
+                    .map(|e| e.address)
+                    .collect(),
             })
         })
         .await?)
@@ -88,12 +96,6 @@ pub async fn show_backpack(
     let filter = query.filter();
     let page_number = filter.offset / PAGE_SIZE + 1;
     let data = load_backpack(&state, &user.0.id, filter).await?;
-    let emails = crate::accounts::list_emails(&state, &user.0.id).await?;
-    let unconfirmed: Vec<_> = emails
-        .iter()
-        .filter(|e| !e.is_confirmed())
-        .map(|e| e.address.clone())
-        .collect();
     let pages = (data.total + PAGE_SIZE - 1) / PAGE_SIZE;
     let notice = match query.notice.as_deref() {
         Some("deleted") => Some("The badge was deleted.".to_string()),
@@ -112,7 +114,7 @@ pub async fn show_backpack(
         "pending": data.pending,
         "total": data.total,
         "issuers": data.issuers,
-        "unconfirmed": unconfirmed,
+        "unconfirmed": data.unconfirmed,
         "page_number": page_number,
         "pages": pages,
         "query": {

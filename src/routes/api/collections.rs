@@ -120,9 +120,7 @@ pub async fn create_collection(
         created_at: at,
         updated_at: at,
     };
-    let row = Collection {
-        ..collection.clone()
-    };
+    let row = collection.clone();
     state
         .db
         .run(move |conn| Ok(queries::insert(conn, &row)?))
