@@ -15,7 +15,7 @@ use chrono::{NaiveDateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::db::badges::{self as badge_queries, BadgeEvent, BadgeSummary, CheckedBadge, NewBadge};
+use crate::db::badges::{self as badge_queries, BadgeEvent, BadgeSummary, NewBadge};
 use crate::db::models::{email_queries, new_id, now};
 use crate::domain::assertion::{Linked, ParsedBadge};
 use crate::domain::unbake::{detect, InputKind};
@@ -23,7 +23,7 @@ use crate::error::AppError;
 use crate::fetch::Accept;
 use crate::intake::Carrier;
 use crate::startup::AppState;
-use crate::verify::{Outcome, RecipientRule, Report, Status};
+use crate::verify::{IssuerCopy, Outcome, RecipientRule, Report, Status};
 
 /// The largest badge image Satchel keeps a copy of.
 const MAX_IMAGE_BYTES: usize = 2 * 1024 * 1024;
@@ -76,13 +76,13 @@ pub async fn import(
     Ok((outcome, report))
 }
 
-enum Keep {
+pub(crate) enum Keep {
     Store(String),
     Refuse(String, String),
 }
 
 /// Whether a verification result is kept, and with which stored status.
-fn classify(report: &Report) -> Keep {
+pub(crate) fn classify(report: &Report) -> Keep {
     let failed: Vec<_> = report
         .checks
         .iter()
@@ -120,7 +120,9 @@ async fn store(
         Carrier::Svg => Some((input.to_vec(), "image/svg+xml".to_string())),
         _ => fetch_image(state, report).await,
     };
-    let row = new_badge(user_id, input, carrier, report, status, image)?;
+    let mut row = new_badge(user_id, input, carrier, report, status, image)?;
+    row.next_check_at =
+        crate::revalidate::next_regular_check(row.checked_at, state.settings.worker.interval);
     let (id, name, status, named) = (
         row.id.clone(),
         row.name.clone(),
@@ -159,7 +161,7 @@ async fn store(
     })
 }
 
-fn event(badge_id: &str, status: &str, reason: &str) -> BadgeEvent {
+pub(crate) fn event(badge_id: &str, status: &str, reason: &str) -> BadgeEvent {
     BadgeEvent {
         id: new_id(),
         badge_id: badge_id.to_string(),
@@ -170,7 +172,7 @@ fn event(badge_id: &str, status: &str, reason: &str) -> BadgeEvent {
 }
 
 /// The sentence that best explains a report: its first failure, else its last pass.
-fn first_words(report: &Report) -> String {
+pub(crate) fn first_words(report: &Report) -> String {
     match report.reason() {
         Some(check) => check.message.clone(),
         None => format!("Verified: {}.", report.status.as_str()),
@@ -221,11 +223,7 @@ fn new_badge(
         .badge
         .as_ref()
         .context("a stored badge has been read")?;
-    let class = report.badge_class.as_ref().or(match &badge.badge_class {
-        Linked::Embedded(class) => Some(class),
-        Linked::Url(_) => None,
-    });
-    let issuer = report.issuer.as_ref();
+    let described = describe(report).context("a stored badge has been read")?;
     let pending = (status == "pending").then(|| {
         report
             .recipient
@@ -243,12 +241,12 @@ fn new_badge(
         status,
         pending_address: pending,
         version: Some(badge.version.as_str().to_string()),
-        name: class.map_or_else(|| "Unnamed badge".to_string(), |c| c.name.clone()),
-        description: class.and_then(|c| c.description.clone()),
-        issuer_name: issuer.and_then(|i| i.name.clone()),
-        issuer_url: issuer.and_then(|i| i.url.clone().or_else(|| i.id.clone())),
-        issued_on: badge.issued_on.map(|d| d.naive_utc()),
-        expires_at: badge.expires.map(|d| d.naive_utc()),
+        name: described.name,
+        description: described.description,
+        issuer_name: described.issuer_name,
+        issuer_url: described.issuer_url,
+        issued_on: described.issued_on,
+        expires_at: described.expires_at,
         matched_address: report.recipient.address.clone(),
         match_form: report.recipient.form.map(|f| f.as_str().to_string()),
         carrier: carrier_name(carrier).to_string(),
@@ -259,17 +257,37 @@ fn new_badge(
         image,
         image_type,
         checked_at: checked,
-        next_check_at: next_check(checked),
+        next_check_at: checked,
         created_at: checked,
     })
 }
 
-/// When a badge is next due for revalidation: a day later, with up to an hour of jitter so
-/// badges imported together are not re-checked together.
-pub fn next_check(from: NaiveDateTime) -> NaiveDateTime {
-    use rand::Rng;
-    let jitter = rand::thread_rng().gen_range(0..3600);
-    from + chrono::Duration::hours(24) + chrono::Duration::seconds(jitter)
+/// What the backpack shows of a badge, from a verification report.
+pub(crate) struct Described {
+    pub name: String,
+    pub description: Option<String>,
+    pub issuer_name: Option<String>,
+    pub issuer_url: Option<String>,
+    pub issued_on: Option<NaiveDateTime>,
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+/// The name, issuer and dates a report gives a badge; `None` when no badge was read.
+pub(crate) fn describe(report: &Report) -> Option<Described> {
+    let badge = report.badge.as_ref()?;
+    let class = report.badge_class.as_ref().or(match &badge.badge_class {
+        Linked::Embedded(class) => Some(class),
+        Linked::Url(_) => None,
+    });
+    let issuer = report.issuer.as_ref();
+    Some(Described {
+        name: class.map_or_else(|| "Unnamed badge".to_string(), |c| c.name.clone()),
+        description: class.and_then(|c| c.description.clone()),
+        issuer_name: issuer.and_then(|i| i.name.clone()),
+        issuer_url: issuer.and_then(|i| i.url.clone().or_else(|| i.id.clone())),
+        issued_on: badge.issued_on.map(|d| d.naive_utc()),
+        expires_at: badge.expires.map(|d| d.naive_utc()),
+    })
 }
 
 /// A copy of the badge class image for badges that did not come as an image: a `data:`
@@ -308,8 +326,8 @@ pub async fn confirmed_addresses(state: &AppState, user_id: &str) -> Result<Vec<
         .await?)
 }
 
-/// Verifies a stored badge again and records any change of status. `pending` badges stay
-/// pending while their recipient still matches no confirmed address.
+/// Verifies a stored badge again now ("recheck now") and records what changed, under the
+/// same rules as the revalidation worker ([`crate::revalidate`]). Returns the new status.
 pub async fn recheck(state: &AppState, badge: &BadgeSummary) -> Result<String, AppError> {
     let confirmed = confirmed_addresses(state, &badge.user_id).await?;
     recheck_for(state, badge, &confirmed).await
@@ -322,54 +340,26 @@ async fn recheck_for(
     confirmed: &[String],
 ) -> Result<String, AppError> {
     let id = badge.id.clone();
-    let docs = state
+    let (payload, prior) = state
         .db
-        .run(move |conn| Ok(badge_queries::documents(conn, &id)?))
-        .await?;
-    let report = state
-        .verifier
-        .verify(docs.payload.as_bytes(), confirmed, RecipientRule::Required)
-        .await;
-    let status = match classify(&report) {
-        Keep::Store(status) => status,
-        Keep::Refuse(..) => Status::Invalid.as_str().to_string(),
-    };
-    let checked_at = now();
-    let changes = CheckedBadge {
-        status: status.clone(),
-        pending_address: (status == "pending")
-            .then(|| badge.pending_address.clone())
-            .flatten(),
-        matched_address: report.recipient.address.clone(),
-        match_form: report.recipient.form.map(|f| f.as_str().to_string()),
-        expires_at: report
-            .badge
-            .as_ref()
-            .and_then(|b| b.expires)
-            .map(|d| d.naive_utc()),
-        report_json: serde_json::to_string(&report).context("report serialises")?,
-        checked_at,
-        next_check_at: next_check(checked_at),
-    };
-    let changed = status != badge.status;
-    let reason = first_words(&report);
-    let id = badge.id.clone();
-    let new_status = status.clone();
-    state
-        .db
-        .transaction(move |conn| {
-            badge_queries::update_checked(conn, &id, &changes)?;
-            if changed {
-                badge_queries::add_event(conn, &event(&id, &new_status, &reason))?;
-            }
-            Ok(())
+        .run(move |conn| {
+            let docs = badge_queries::documents(conn, &id)?;
+            let copy = badge_queries::copies(conn, std::slice::from_ref(&id))?.pop();
+            Ok((docs.payload, copy))
         })
         .await?;
-    if changed {
-        tracing::info!(badge.id = %badge.id, from = %badge.status, to = %status,
-            "badge status changed");
-    }
-    Ok(status)
+    let prior = prior.map(IssuerCopy::from);
+    let report = state
+        .verifier
+        .verify_stored(
+            payload.as_bytes(),
+            confirmed,
+            RecipientRule::Required,
+            prior.as_ref(),
+        )
+        .await;
+    let settled = crate::revalidate::settle(state, badge, &report, now(), None).await?;
+    Ok(settled.to)
 }
 
 /// Re-checks every pending badge of the account: called when one of its addresses is

@@ -53,9 +53,64 @@ pub struct Settings {
     /// `SATCHEL_PENDING_TTL_DAYS`: how long a badge waits for its address to be confirmed
     /// before it is dropped. Default 30.
     pub pending_ttl: Duration,
+    /// How stored badges are re-checked.
+    pub worker: WorkerSettings,
     /// URL prefix rewrites for fetches (`https://issuer.example/` → a local server). Not read
     /// from the environment: only tests set it.
     pub fetch_rewrites: Vec<(String, String)>,
+}
+
+/// The revalidation worker's settings.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// `SATCHEL_WORKER`: whether `serve` runs the worker too. Default `true`; set `false` on
+    /// instances that should only serve pages (run `satchel worker` elsewhere).
+    pub enabled: bool,
+    /// `SATCHEL_RECHECK_HOURS`: how often a badge is re-checked. Default 24 (plus up to an
+    /// hour of jitter).
+    pub interval: Duration,
+    /// `SATCHEL_UNREACHABLE_AFTER_HOURS`: how long an issuer may fail to answer before its
+    /// badge is called unreachable (until then the last good result stands, marked stale).
+    /// Default 72.
+    pub unreachable_after: Duration,
+    /// `SATCHEL_WORKER_CONCURRENCY`: badges checked at once. Default 16.
+    pub concurrency: usize,
+    /// `SATCHEL_WORKER_PER_HOST`: requests in flight to one issuer host. Default 4.
+    pub per_host: usize,
+    /// `SATCHEL_WORKER_POLL_SECS`: how often the worker looks for due badges. Default 30.
+    pub poll: Duration,
+    /// `SATCHEL_WORKER_LEASE_SECS`: how long a claimed badge stays reserved for the worker
+    /// that claimed it; another instance takes it over after that (e.g. the first died).
+    /// Default 600.
+    pub lease: Duration,
+    /// `SATCHEL_STATUS_MAILS`: mail the learner when a badge becomes revoked or expired.
+    /// Default `true`.
+    pub status_mails: bool,
+}
+
+impl WorkerSettings {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<WorkerSettings, ConfigError> {
+        Ok(WorkerSettings {
+            enabled: parse_or(get, "SATCHEL_WORKER", Some(true))?,
+            interval: hours(in_range(get, "SATCHEL_RECHECK_HOURS", 24, 1..=8760)?),
+            unreachable_after: hours(in_range(
+                get,
+                "SATCHEL_UNREACHABLE_AFTER_HOURS",
+                72,
+                0..=8760,
+            )?),
+            concurrency: in_range(get, "SATCHEL_WORKER_CONCURRENCY", 16, 1..=1024)?,
+            per_host: in_range(get, "SATCHEL_WORKER_PER_HOST", 4, 1..=256)?,
+            poll: Duration::from_secs(in_range(get, "SATCHEL_WORKER_POLL_SECS", 30, 1..=3600)?),
+            lease: Duration::from_secs(in_range(
+                get,
+                "SATCHEL_WORKER_LEASE_SECS",
+                600,
+                10..=86_400,
+            )?),
+            status_mails: parse_or(get, "SATCHEL_STATUS_MAILS", Some(true))?,
+        })
+    }
 }
 
 impl std::fmt::Debug for Settings {
@@ -152,6 +207,7 @@ impl Settings {
                 0..=86_400,
             )?),
             pending_ttl: hours(24 * in_range(&get, "SATCHEL_PENDING_TTL_DAYS", 30, 1..=3650)?),
+            worker: WorkerSettings::from_lookup(&get)?,
             fetch_rewrites: Vec::new(),
         })
     }

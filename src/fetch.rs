@@ -141,6 +141,28 @@ pub struct Fetcher {
     limits: Arc<FetchLimits>,
     /// Test-only URL prefix rewrites (`https://issuer.example/` → a local server).
     rewrites: Arc<Vec<(String, String)>>,
+    /// A cap on requests in flight to one host, when set (the revalidation worker).
+    hosts: Option<Arc<HostLimits>>,
+}
+
+/// How many requests may be in flight to one host (name and port) at once.
+struct HostLimits {
+    per_host: usize,
+    open: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>,
+}
+
+impl HostLimits {
+    fn semaphore(&self, url: &Url) -> Arc<tokio::sync::Semaphore> {
+        let key = format!(
+            "{}:{}",
+            url.host_str().unwrap_or_default(),
+            url.port_or_known_default().unwrap_or_default()
+        );
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.entry(key)
+            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(self.per_host)))
+            .clone()
+    }
 }
 
 impl Fetcher {
@@ -172,7 +194,20 @@ impl Fetcher {
             client,
             limits: Arc::new(limits),
             rewrites: Arc::new(rewrites),
+            hosts: None,
         })
+    }
+
+    /// A fetcher sharing this one's connections that sends at most `per_host` requests to
+    /// any one host at a time (waiting for a free slot otherwise).
+    pub fn with_host_limit(&self, per_host: usize) -> Fetcher {
+        Fetcher {
+            hosts: Some(Arc::new(HostLimits {
+                per_host: per_host.max(1),
+                open: Default::default(),
+            })),
+            ..self.clone()
+        }
     }
 
     pub fn limits(&self) -> &FetchLimits {
@@ -194,6 +229,10 @@ impl Fetcher {
         last_modified: Option<&str>,
     ) -> Result<Fetched, FetchError> {
         let target = self.target(url)?;
+        let _slot = match &self.hosts {
+            Some(hosts) => hosts.semaphore(&target).acquire_owned().await.ok(),
+            None => None,
+        };
         let mut request = self.client.get(target).header("Accept", accept.header());
         if let Some(etag) = etag {
             request = request.header("If-None-Match", etag);

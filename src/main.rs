@@ -7,7 +7,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use satchel::cli;
 use satchel::config::Settings;
-use satchel::startup::{default_mailer, open_database, Application};
+use satchel::startup::{build_state, default_mailer, open_database, Application};
 use satchel::templates::Templates;
 
 /// Satchel, an Open Badges backpack.
@@ -24,6 +24,12 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Run only the revalidation worker (re-checks stored badges when they fall due).
+    Worker {
+        /// Re-check the badges due now, print a summary and exit.
+        #[arg(long)]
+        once: bool,
+    },
     /// Print the badge payload baked into a PNG or SVG, exactly as stored.
     Unbake {
         /// The image file.
@@ -91,6 +97,7 @@ fn main() -> ExitCode {
             ))
         }),
         Command::Serve => with_settings(|settings| serve(settings).map(|()| ExitCode::SUCCESS)),
+        Command::Worker { once } => with_settings(|settings| worker(settings, once)),
         Command::Migrate => {
             with_settings(|settings| open_database(&settings).map(|_| ExitCode::SUCCESS))
         }
@@ -136,11 +143,36 @@ async fn verify(
 }
 
 #[actix_web::main]
+async fn worker(settings: Settings, once: bool) -> anyhow::Result<ExitCode> {
+    let mailer = default_mailer(&settings, Arc::new(Templates::load()?))?;
+    let state = build_state(settings, mailer)?;
+    if !once {
+        satchel::worker::run_forever(state).await;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let done = satchel::worker::Worker::new(state)
+        .drain(satchel::db::models::now())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let changed = done.changed().count();
+    let stale = done.settled.iter().filter(|s| s.stale).count();
+    println!(
+        "checked {} badges: {changed} changed status, {stale} stale",
+        done.claimed
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[actix_web::main]
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let mailer = default_mailer(&settings, Arc::new(Templates::load()?))?;
     let bind = settings.bind;
     let app = Application::build(settings, mailer).await?;
     tracing::info!(address = %bind, port = app.port(), "Satchel is listening");
+    let state = app.state();
+    if state.settings.worker.enabled {
+        tokio::spawn(satchel::worker::run_forever(state));
+    }
     app.run_until_stopped().await?;
     Ok(())
 }

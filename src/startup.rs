@@ -44,19 +44,10 @@ impl Application {
     /// Opens the database named by the settings, migrates it and binds `settings.bind`.
     /// `mailer` is chosen by the caller: [`default_mailer`] in production, memory in tests.
     pub async fn build(settings: Settings, mailer: Mailer) -> anyhow::Result<Application> {
-        let db = open_database(&settings)?;
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("could not listen on {} (SATCHEL_BIND)", settings.bind))?;
         let port = listener.local_addr()?.port();
-        let fetcher =
-            Fetcher::with_rewrites(settings.fetch_limits(), settings.fetch_rewrites.clone())?;
-        let state = web::Data::new(AppState {
-            db,
-            verifier: Verifier::new(fetcher, settings.verify_cache_ttl),
-            mailer,
-            templates: Arc::new(Templates::load()?),
-            settings: Arc::new(settings),
-        });
+        let state = build_state(settings, mailer)?;
         let server = run(listener, state.clone())?;
         Ok(Application {
             port,
@@ -77,6 +68,19 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Opens the database (migrating it) and sets up everything handlers and the worker share.
+pub fn build_state(settings: Settings, mailer: Mailer) -> anyhow::Result<web::Data<AppState>> {
+    let db = open_database(&settings)?;
+    let fetcher = Fetcher::with_rewrites(settings.fetch_limits(), settings.fetch_rewrites.clone())?;
+    Ok(web::Data::new(AppState {
+        db,
+        verifier: Verifier::new(fetcher, settings.verify_cache_ttl),
+        mailer,
+        templates: Arc::new(Templates::load()?),
+        settings: Arc::new(settings),
+    }))
 }
 
 /// Opens the pool and applies pending migrations.

@@ -32,6 +32,9 @@ const TEMPLATES: &[(&str, &str)] = embed![
     "mail/confirm_email.subject.txt",
     "mail/confirm_email.txt",
     "mail/confirm_email.html",
+    "mail/badge_status.subject.txt",
+    "mail/badge_status.txt",
+    "mail/badge_status.html",
 ];
 
 /// The stylesheet served at `/static/style.css`.

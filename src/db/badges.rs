@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::schema::{badge_events, badges};
+use super::schema::{badge_copies, badge_events, badges};
 use super::AnyConnection;
 
 /// A badge with everything but its bytes.
@@ -31,6 +31,10 @@ pub struct BadgeSummary {
     pub public_slug: Option<String>,
     pub checked_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
+    /// Failed re-checks in a row since the last conclusive one.
+    pub failures: i32,
+    /// When the issuer first failed to answer, while the last good result still stands.
+    pub stale_since: Option<NaiveDateTime>,
 }
 
 /// The stored documents of one badge: what the badge page and downloads need.
@@ -72,18 +76,54 @@ pub struct NewBadge {
     pub created_at: NaiveDateTime,
 }
 
-/// The fields a re-check changes.
+/// The fields a conclusive re-check changes (the issuer answered). It also releases the
+/// worker's lease.
 #[derive(Debug, AsChangeset)]
 #[diesel(table_name = badges, treat_none_as_null = true)]
 pub struct CheckedBadge {
     pub status: String,
     pub pending_address: Option<String>,
+    pub name: String,
+    pub description: Option<String>,
+    pub issuer_name: Option<String>,
+    pub issuer_url: Option<String>,
+    pub issued_on: Option<NaiveDateTime>,
     pub matched_address: Option<String>,
     pub match_form: Option<String>,
     pub expires_at: Option<NaiveDateTime>,
     pub report_json: String,
     pub checked_at: NaiveDateTime,
     pub next_check_at: NaiveDateTime,
+    pub failures: i32,
+    pub stale_since: Option<NaiveDateTime>,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<NaiveDateTime>,
+}
+
+/// The fields an inconclusive re-check changes (the issuer could not be reached, or the
+/// badge expired by its date without a fetch): the last good report stays. It also
+/// releases the worker's lease.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = badges, treat_none_as_null = true)]
+pub struct AttemptedBadge {
+    pub status: String,
+    pub next_check_at: NaiveDateTime,
+    pub failures: i32,
+    pub stale_since: Option<NaiveDateTime>,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<NaiveDateTime>,
+}
+
+/// The issuer's copy of a hosted assertion as last fetched, with its validators.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = badge_copies)]
+pub struct BadgeCopy {
+    pub badge_id: String,
+    pub url: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub body: String,
+    pub fetched_at: NaiveDateTime,
 }
 
 /// One change of a badge's status, with why.
@@ -267,24 +307,142 @@ pub fn delete(conn: &mut AnyConnection, user_id: &str, badge_id: &str) -> QueryR
     .execute(conn)
 }
 
-/// Deletes pending badges imported before `before`; returns how many.
+/// Deletes pending badges imported before `before` that were never accepted; returns how
+/// many. A badge that was in the backpack and went back to pending (its address was
+/// removed) is the learner's: it waits however long it takes.
 pub fn drop_expired_pending(conn: &mut AnyConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    use diesel::dsl::{exists, not};
+    let accepted = badge_events::table
+        .filter(badge_events::badge_id.eq(badges::id))
+        .filter(badge_events::status.ne("pending"));
     diesel::delete(
         badges::table
             .filter(badges::status.eq("pending"))
-            .filter(badges::created_at.lt(before)),
+            .filter(badges::created_at.lt(before))
+            .filter(not(exists(accepted))),
     )
     .execute(conn)
 }
 
+/// Records a conclusive re-check. With `owner`, only while that worker still holds the
+/// badge's lease; returns the rows changed (0: the lease was lost, or the badge deleted).
 pub fn update_checked(
     conn: &mut AnyConnection,
     badge_id: &str,
+    owner: Option<&str>,
     checked: &CheckedBadge,
 ) -> QueryResult<usize> {
-    diesel::update(badges::table.find(badge_id))
+    match owner {
+        Some(owner) => diesel::update(
+            badges::table
+                .find(badge_id)
+                .filter(badges::lease_owner.eq(owner)),
+        )
         .set(checked)
+        .execute(conn),
+        None => diesel::update(badges::table.find(badge_id))
+            .set(checked)
+            .execute(conn),
+    }
+}
+
+/// Records an inconclusive re-check; like [`update_checked`] for the lease.
+pub fn update_attempted(
+    conn: &mut AnyConnection,
+    badge_id: &str,
+    owner: Option<&str>,
+    attempt: &AttemptedBadge,
+) -> QueryResult<usize> {
+    match owner {
+        Some(owner) => diesel::update(
+            badges::table
+                .find(badge_id)
+                .filter(badges::lease_owner.eq(owner)),
+        )
+        .set(attempt)
+        .execute(conn),
+        None => diesel::update(badges::table.find(badge_id))
+            .set(attempt)
+            .execute(conn),
+    }
+}
+
+/// Reserves up to `limit` badges due for a re-check at `now` for the worker `owner` until
+/// `until`, soonest due first, and returns them. Badges another worker holds an unexpired
+/// lease on are skipped; on PostgreSQL rows another transaction is claiming right now are
+/// skipped too (`FOR UPDATE SKIP LOCKED`), so concurrent workers never claim one badge
+/// twice. Run it inside a transaction.
+pub fn claim_due(
+    conn: &mut AnyConnection,
+    owner: &str,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<BadgeSummary>> {
+    let due = badges::table
+        .filter(badges::next_check_at.le(now))
+        .filter(badges::status.ne("pending"))
+        .filter(
+            badges::lease_until
+                .is_null()
+                .or(badges::lease_until.lt(now)),
+        )
+        .order(badges::next_check_at.asc())
+        .select(badges::id)
+        .limit(limit);
+    let ids: Vec<String> = match conn {
+        AnyConnection::Postgresql(pg) => due.for_update().skip_locked().load(pg)?,
+        AnyConnection::Sqlite(lite) => due.load(lite)?,
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::update(badges::table.filter(badges::id.eq_any(&ids)))
+        .set((badges::lease_owner.eq(owner), badges::lease_until.eq(until)))
+        .execute(conn)?;
+    badges::table
+        .filter(badges::id.eq_any(&ids))
+        .order(badges::next_check_at.asc())
+        .select(BadgeSummary::as_select())
+        .load(conn)
+}
+
+impl From<BadgeCopy> for crate::verify::IssuerCopy {
+    fn from(copy: BadgeCopy) -> crate::verify::IssuerCopy {
+        crate::verify::IssuerCopy {
+            url: copy.url,
+            etag: copy.etag,
+            last_modified: copy.last_modified,
+            text: copy.body,
+        }
+    }
+}
+
+/// The issuer's last copies of these badges' hosted assertions.
+pub fn copies(conn: &mut AnyConnection, badge_ids: &[String]) -> QueryResult<Vec<BadgeCopy>> {
+    badge_copies::table
+        .filter(badge_copies::badge_id.eq_any(badge_ids))
+        .select(BadgeCopy::as_select())
+        .load(conn)
+}
+
+/// Keeps (or replaces) the issuer's copy of a badge's hosted assertion.
+pub fn save_copy(conn: &mut AnyConnection, copy: &BadgeCopy) -> QueryResult<usize> {
+    diesel::delete(badge_copies::table.find(&copy.badge_id)).execute(conn)?;
+    diesel::insert_into(badge_copies::table)
+        .values(copy)
         .execute(conn)
+}
+
+/// The stored payloads of these badges, by id.
+pub fn payloads(
+    conn: &mut AnyConnection,
+    badge_ids: &[String],
+) -> QueryResult<Vec<(String, String)>> {
+    badges::table
+        .filter(badges::id.eq_any(badge_ids))
+        .select((badges::id, badges::payload))
+        .load(conn)
 }
 
 pub fn set_public_slug(

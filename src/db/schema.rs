@@ -49,6 +49,21 @@ diesel::table! {
         checked_at -> Timestamp,
         next_check_at -> Timestamp,
         created_at -> Timestamp,
+        failures -> Integer,
+        stale_since -> Nullable<Timestamp>,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    badge_copies (badge_id) {
+        badge_id -> Text,
+        url -> Text,
+        etag -> Nullable<Text>,
+        last_modified -> Nullable<Text>,
+        body -> Text,
+        fetched_at -> Timestamp,
     }
 }
 
@@ -122,6 +137,7 @@ diesel::table! {
 }
 
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(badge_copies -> badges (badge_id));
 diesel::joinable!(badge_events -> badges (badge_id));
 diesel::joinable!(badges -> users (user_id));
 diesel::joinable!(collection_badges -> badges (badge_id));
@@ -133,6 +149,7 @@ diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
+    badge_copies,
     badge_events,
     badges,
     collection_badges,

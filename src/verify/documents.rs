@@ -2,6 +2,10 @@
 //! verification, kept in a bounded cache with a limited lifetime so a run of
 //! verifications fetches each shared document once. Assertions are never cached: their
 //! freshness is the point of re-checking them.
+//!
+//! A [`DocumentMemory`] outlives one cache: it keeps the last copy of each document that
+//! came with an `ETag` or `Last-Modified`, so the next run asks the issuer whether it
+//! changed (a conditional request) instead of downloading it again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +49,23 @@ impl LinkError {
 pub struct Documents {
     fetcher: Fetcher,
     cache: Cache<String, Arc<Fetched>>,
+    memory: Option<DocumentMemory>,
+}
+
+/// The last copy of documents whose server gave validators, kept across runs.
+#[derive(Clone)]
+pub struct DocumentMemory(Cache<String, Arc<Fetched>>);
+
+impl DocumentMemory {
+    /// Remembers at most `capacity` documents, each for at most `ttl`.
+    pub fn new(capacity: u64, ttl: Duration) -> DocumentMemory {
+        DocumentMemory(
+            Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build(),
+        )
+    }
 }
 
 impl Documents {
@@ -54,7 +75,25 @@ impl Documents {
             .time_to_live(ttl)
             .max_capacity(capacity)
             .build();
-        Documents { fetcher, cache }
+        Documents {
+            fetcher,
+            cache,
+            memory: None,
+        }
+    }
+
+    /// Like [`Documents::new`], revalidating documents remembered in `memory` with
+    /// conditional requests and remembering what it fetches there.
+    pub fn remembering(
+        fetcher: Fetcher,
+        ttl: Duration,
+        capacity: u64,
+        memory: DocumentMemory,
+    ) -> Documents {
+        Documents {
+            memory: Some(memory),
+            ..Documents::new(fetcher, ttl, capacity)
+        }
     }
 
     pub fn fetcher(&self) -> &Fetcher {
@@ -65,20 +104,36 @@ impl Documents {
     /// requests for the same URL share one fetch.
     pub async fn get(&self, url: &str) -> Result<Arc<Fetched>, LinkError> {
         let fetcher = self.fetcher.clone();
+        let memory = self.memory.clone();
         let owned = url.to_string();
         self.cache
             .try_get_with(url.to_string(), async move {
+                let prior = match &memory {
+                    Some(memory) => memory.0.get(&owned).await,
+                    None => None,
+                };
+                let etag = prior.as_ref().and_then(|p| p.etag.as_deref());
+                let modified = prior.as_ref().and_then(|p| p.last_modified.as_deref());
                 let fetched = fetcher
-                    .get(&owned, Accept::Document)
+                    .get_conditional(&owned, Accept::Document, etag, modified)
                     .await
                     .map_err(|e| LinkError::from_fetch(&owned, &e))?;
-                if !fetched.is_success() {
-                    return Err(LinkError::Status {
-                        url: owned,
-                        status: fetched.status,
-                    });
+                let fetched = match prior {
+                    Some(prior) if fetched.status == 304 => prior,
+                    _ if !fetched.is_success() => {
+                        return Err(LinkError::Status {
+                            url: owned,
+                            status: fetched.status,
+                        })
+                    }
+                    _ => Arc::new(fetched),
+                };
+                if let Some(memory) = &memory {
+                    if fetched.etag.is_some() || fetched.last_modified.is_some() {
+                        memory.0.insert(owned, fetched.clone()).await;
+                    }
                 }
-                Ok(Arc::new(fetched))
+                Ok(fetched)
             })
             .await
             .map_err(|e| (*e).clone())

@@ -6,7 +6,7 @@ use crate::domain::assertion::{parse_badge, Issuer, ParsedBadge, VerificationKin
 use crate::domain::unbake::{classify_payload, unbake, InputKind, PayloadKind};
 use crate::fetch::{Accept, FetchError, Fetched};
 
-use super::{host_of, is_web_url, Run, Status};
+use super::{host_of, is_web_url, IssuerCopy, Run, Status};
 
 impl Run<'_> {
     /// Fetches the assertion at `url` and reads the issuer's copy. A copy that declares a
@@ -55,11 +55,17 @@ impl Run<'_> {
     /// GETs one assertion URL: 410 means revoked, other failures mean unreachable, and
     /// only a JSON or JWS body is read (an image is never unbaked again: a loop guard).
     async fn fetch_assertion(&mut self, url: &str) -> Option<ParsedBadge> {
+        let prior = self.prior.filter(|prior| same_url(&prior.url, url));
         let fetched = match self
             .verifier
             .docs
             .fetcher()
-            .get(url, Accept::Document)
+            .get_conditional(
+                url,
+                Accept::Document,
+                prior.and_then(|p| p.etag.as_deref()),
+                prior.and_then(|p| p.last_modified.as_deref()),
+            )
             .await
         {
             Ok(fetched) => fetched,
@@ -72,6 +78,9 @@ impl Run<'_> {
         };
         if fetched.status == 410 {
             return self.gone(url, fetched.text().unwrap_or_default());
+        }
+        if let (304, Some(prior)) = (fetched.status, prior) {
+            return self.unchanged(prior);
         }
         if !fetched.is_success() {
             let message = format!(
@@ -116,10 +125,38 @@ impl Run<'_> {
                     "assertion_fetch",
                     format!("Fetched the issuer's copy from {url}."),
                 );
+                if fetched.etag.is_some() || fetched.last_modified.is_some() {
+                    self.issuer_copy = Some(IssuerCopy {
+                        url: url.to_string(),
+                        etag: fetched.etag.clone(),
+                        last_modified: fetched.last_modified.clone(),
+                        text,
+                    });
+                }
                 Some(badge)
             }
             Err(error) => {
                 let message = format!("The issuer's copy at {url} could not be read: {error}");
+                self.fail("assertion_fetch", error.code(), Status::Invalid, message);
+                None
+            }
+        }
+    }
+
+    /// A `304 Not Modified` answer: the issuer's copy from the last check still stands.
+    fn unchanged(&mut self, prior: &IssuerCopy) -> Option<ParsedBadge> {
+        match parse_badge(&prior.text) {
+            Ok(badge) => {
+                let message = format!(
+                    "The issuer's copy at {} has not changed since the last check.",
+                    prior.url
+                );
+                self.checks.pass("assertion_fetch", message);
+                self.issuer_copy = Some(prior.clone());
+                Some(badge)
+            }
+            Err(error) => {
+                let message = format!("The issuer's last copy could not be read: {error}");
                 self.fail("assertion_fetch", error.code(), Status::Invalid, message);
                 None
             }

@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-pub use documents::{Documents, LinkError};
-pub use report::{Check, Outcome, RecipientOutcome, Report, Status};
+pub use documents::{DocumentMemory, Documents, LinkError};
+pub use report::{Check, IssuerCopy, Outcome, RecipientOutcome, Report, Status};
 
 use crate::domain::assertion::{
     parse_badge, parse_badge_class, parse_issuer, BadgeClass, Issuer, Linked, ParsedBadge,
@@ -62,6 +62,17 @@ impl Verifier {
         }
     }
 
+    /// A verifier for one revalidation run: a cache of its own (each linked document is
+    /// fetched once per run, and fresh at its start), at most `per_host` requests in flight
+    /// to one host, and conditional requests for documents remembered from earlier runs.
+    pub fn for_run(&self, per_host: usize, memory: DocumentMemory) -> Verifier {
+        let fetcher = self.docs.fetcher().with_host_limit(per_host);
+        Verifier {
+            docs: Documents::remembering(fetcher, Duration::from_secs(3600), 100_000, memory),
+            limits: self.limits.clone(),
+        }
+    }
+
     /// The fetcher the pipeline uses, for fetching badge images with the same limits.
     pub fn fetcher(&self) -> &Fetcher {
         self.docs.fetcher()
@@ -70,8 +81,23 @@ impl Verifier {
     /// Verifies any supported input (baked PNG/SVG, URL, JSON, compact JWS) for an account
     /// whose confirmed addresses are `confirmed`.
     pub async fn verify(&self, input: &[u8], confirmed: &[String], rule: RecipientRule) -> Report {
+        self.verify_stored(input, confirmed, rule, None).await
+    }
+
+    /// [`Verifier::verify`] for a badge already held: when `prior` is the issuer's copy from
+    /// the last check, the assertion is fetched conditionally and a `304 Not Modified`
+    /// reuses that copy.
+    pub async fn verify_stored(
+        &self,
+        input: &[u8],
+        confirmed: &[String],
+        rule: RecipientRule,
+        prior: Option<&IssuerCopy>,
+    ) -> Report {
         let mut run = Run {
             verifier: self,
+            prior,
+            issuer_copy: None,
             checks: Checks::default(),
             verdict: Verdict::default(),
             badge_class: None,
@@ -98,6 +124,7 @@ impl Verifier {
             badge,
             badge_class: run.badge_class,
             issuer: run.issuer,
+            issuer_copy: run.issuer_copy,
             checked_at: Utc::now(),
         }
     }
@@ -141,6 +168,10 @@ enum Source {
 /// One verification in progress.
 struct Run<'a> {
     verifier: &'a Verifier,
+    /// The issuer's copy from the last check, for a conditional fetch.
+    prior: Option<&'a IssuerCopy>,
+    /// The issuer's copy fetched in this run, when its server gave validators.
+    issuer_copy: Option<IssuerCopy>,
     checks: Checks,
     verdict: Verdict,
     /// The badge class and issuer as resolved, kept for the report.

@@ -106,7 +106,20 @@ pub struct Report {
     pub issuer: Option<Issuer>,
     /// The issuer's withdrawal reason, when revoked.
     pub revocation_reason: Option<String>,
+    /// The hosted assertion as fetched, when its server gave an `ETag` or `Last-Modified`
+    /// (kept so that the next check can ask whether it changed).
+    #[serde(skip)]
+    pub issuer_copy: Option<IssuerCopy>,
     pub checked_at: DateTime<Utc>,
+}
+
+/// The text of a hosted assertion as fetched, with the validators its server sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerCopy {
+    pub url: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub text: String,
 }
 
 impl Report {
