@@ -194,6 +194,15 @@ pub fn find_for_user(
         .optional()
 }
 
+/// A badge by id, whoever owns it (the worker and tests).
+pub fn find_any(conn: &mut AnyConnection, badge_id: &str) -> QueryResult<Option<BadgeSummary>> {
+    badges::table
+        .find(badge_id)
+        .select(BadgeSummary::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn documents(conn: &mut AnyConnection, badge_id: &str) -> QueryResult<BadgeDocuments> {
     badges::table
         .find(badge_id)

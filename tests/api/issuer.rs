@@ -1,6 +1,8 @@
 //! A real HTTP server on 127.0.0.1 standing in for issuers: it serves a folder of fixture
 //! files by path, with answers overridden per path (404, 410, redirects, slow or oversized
-//! answers, ...) as in the fixtures' `routes.json`, and counts the requests it gets.
+//! answers, ...) as in the fixtures' `routes.json` or changed while it runs, and records
+//! the requests it gets. Files are served with an `ETag`, and a matching `If-None-Match`
+//! gets `304 Not Modified`, as on real issuers' servers.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -77,8 +79,10 @@ impl Route {
 
 struct Served {
     root: PathBuf,
-    routes: HashMap<String, Route>,
+    routes: std::sync::RwLock<HashMap<String, Route>>,
     requests: AtomicUsize,
+    /// Each request's path and the status it was answered with, in order.
+    log: std::sync::Mutex<Vec<(String, u16)>>,
     /// The `Content-Type` of files whose name has no extension.
     extensionless: &'static str,
 }
@@ -108,8 +112,9 @@ impl IssuerServer {
     ) -> IssuerServer {
         let served = Arc::new(Served {
             root,
-            routes,
+            routes: std::sync::RwLock::new(routes),
             requests: AtomicUsize::new(0),
+            log: Default::default(),
             extensionless,
         });
         let data = web::Data::from(served.clone());
@@ -143,6 +148,32 @@ impl IssuerServer {
         self.served.requests.load(Ordering::SeqCst)
     }
 
+    /// Answers `path` with `route` from now on.
+    pub fn set_route(&self, path: &str, route: Route) {
+        let mut routes = self.served.routes.write().expect("routes lock");
+        routes.insert(path.to_string(), route);
+    }
+
+    /// Serves `path` from the folder again.
+    pub fn clear_route(&self, path: &str) {
+        let mut routes = self.served.routes.write().expect("routes lock");
+        routes.remove(path);
+    }
+
+    /// How many requests for `path` were answered with `status`.
+    pub fn answered(&self, path: &str, status: u16) -> usize {
+        let log = self.served.log.lock().expect("log lock");
+        log.iter()
+            .filter(|(p, s)| p == path && *s == status)
+            .count()
+    }
+
+    /// How many requests for `path` came in.
+    pub fn hits(&self, path: &str) -> usize {
+        let log = self.served.log.lock().expect("log lock");
+        log.iter().filter(|(p, _)| p == path).count()
+    }
+
     pub async fn stop(self) {
         self.handle.stop(false).await;
     }
@@ -151,17 +182,44 @@ impl IssuerServer {
 async fn serve(request: HttpRequest, served: web::Data<Served>) -> HttpResponse {
     served.requests.fetch_add(1, Ordering::SeqCst);
     let path = percent_decode(request.path());
-    if let Some(route) = served.routes.get(&path) {
-        return answer_route(&request, &served, &path, route).await;
+    let response = answer(&request, &served, &path).await;
+    let mut log = served.log.lock().expect("log lock");
+    log.push((path, response.status().as_u16()));
+    response
+}
+
+async fn answer(request: &HttpRequest, served: &Served, path: &str) -> HttpResponse {
+    let route = served
+        .routes
+        .read()
+        .expect("routes lock")
+        .get(path)
+        .cloned();
+    if let Some(route) = route {
+        return answer_route(request, served, path, &route).await;
     }
     let relative = path.trim_start_matches('/');
     if relative.split('/').any(|part| part == "..") {
         return HttpResponse::NotFound().finish();
     }
     match std::fs::read(served.root.join(relative)) {
-        Ok(bytes) => HttpResponse::Ok()
-            .content_type(content_type(&path, served.extensionless))
-            .body(bytes),
+        Ok(bytes) => {
+            use sha2::Digest;
+            let etag = format!("\"{}\"", hex::encode(&sha2::Sha256::digest(&bytes)[..8]));
+            let asked = request
+                .headers()
+                .get("if-none-match")
+                .and_then(|v| v.to_str().ok());
+            if asked == Some(etag.as_str()) {
+                return HttpResponse::NotModified()
+                    .insert_header(("ETag", etag))
+                    .finish();
+            }
+            HttpResponse::Ok()
+                .content_type(content_type(path, served.extensionless))
+                .insert_header(("ETag", etag))
+                .body(bytes)
+        }
         Err(_) => HttpResponse::NotFound()
             .content_type("text/html")
             .body("<h1>Not Found</h1>"),

@@ -95,6 +95,11 @@ impl LocalIssuer {
         write_json(self.dir.path(), &name, &value);
     }
 
+    /// Publishes any JSON document at `https://issuer.example/<name>`.
+    pub fn publish(&self, name: &str, value: &serde_json::Value) {
+        write_json(self.dir.path(), name, value);
+    }
+
     /// A PNG with the assertion URL baked in, as issuers hand them out.
     pub fn baked_png(&self, assertion_url: &str) -> Vec<u8> {
         bake(&plain_png(), assertion_url, Keyword::OpenBadges).expect("bakes")
