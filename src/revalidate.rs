@@ -436,9 +436,8 @@ mod tests {
 
     fn at(day: u32, hour: u32) -> NaiveDateTime {
         NaiveDate::from_ymd_opt(2026, 12, day)
-            .unwrap()
-            .and_hms_opt(hour, 0, 0)
-            .unwrap()
+            .and_then(|d| d.and_hms_opt(hour, 0, 0))
+            .expect("a valid test date")
     }
 
     const POLICY: Policy = Policy {

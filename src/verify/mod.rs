@@ -69,7 +69,7 @@ impl Verifier {
         let fetcher = self.docs.fetcher().with_host_limit(per_host);
         Verifier {
             docs: Documents::remembering(fetcher, Duration::from_secs(3600), 100_000, memory),
-            limits: self.limits.clone(),
+            limits: self.limits,
         }
     }
 

@@ -109,6 +109,9 @@ pub struct BadgeItem {
     matched_address: Option<String>,
     match_form: Option<String>,
     checked_at: String,
+    /// Set while the issuer has not answered re-checks since then (the status is the last
+    /// one it confirmed).
+    stale_since: Option<String>,
     created_at: String,
     url: String,
     html_url: String,
@@ -137,6 +140,7 @@ impl From<BadgeSummary> for BadgeItem {
             issued_on: b.issued_on.map(timestamp),
             expires_at: b.expires_at.map(timestamp),
             checked_at: timestamp(b.checked_at),
+            stale_since: b.stale_since.map(timestamp),
             created_at: timestamp(b.created_at),
             id: b.id,
             name: b.name,
