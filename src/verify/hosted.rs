@@ -214,7 +214,7 @@ impl Run<'_> {
         parse_badge(body).ok()
     }
 
-    fn revoked(&mut self, what: &str, url: &str, reason: Option<String>) {
+    pub(super) fn revoked(&mut self, what: &str, url: &str, reason: Option<String>) {
         let message = match &reason {
             Some(reason) => format!("{what} The issuer gave this reason: {reason}"),
             None => format!("{what} ({url})"),

@@ -15,6 +15,7 @@ mod documents;
 mod hosted;
 mod report;
 mod signed;
+mod status_list;
 
 use std::time::Duration;
 
@@ -289,7 +290,7 @@ impl Run<'_> {
                 );
                 Some(badge)
             }
-            VerificationKind::Vc(_) => {
+            VerificationKind::Vc(details) => {
                 let message = "Open Badges 3.0 credentials are read but their proofs are not \
                                checked yet, so this one cannot be called valid.";
                 self.fail(
@@ -298,6 +299,9 @@ impl Run<'_> {
                     Status::Unverifiable,
                     message,
                 );
+                if let Some(status) = details.status.as_deref().cloned() {
+                    self.check_status_list(&status).await;
+                }
                 Some(badge)
             }
         }

@@ -276,10 +276,26 @@ fn reference_verdict(file: &Path) -> Option<String> {
         .map(|s| s.expected)
 }
 
+/// Where the bit-string-list samples say their status list is published.
+const STATUS_LIST_FOLDER: &str = "https://raw.githubusercontent.com/1EdTech/\
+     digital-credentials-public-validator/refs/heads/main/inspector-vc/src/test/resources/ob30/\
+     bit-string-list/";
+
 #[tokio::test]
-async fn every_ob30_sample_is_unverifiable_and_never_valid() {
+async fn every_ob30_sample_is_unverifiable_or_revoked_by_its_status_list_and_never_valid() {
+    // The status list the bit-string-list samples name is served here, as the reference
+    // validator's tests serve it.
+    let lists = IssuerServer::start_json(
+        PathBuf::from(FIXTURES).join("ob-spec-examples/ob30/validator/bit-string-list"),
+        HashMap::new(),
+    );
+    let limits = FetchLimits {
+        allow_private: true,
+        ..FetchLimits::default()
+    };
+    let rewrite = (STATUS_LIST_FOLDER.to_string(), format!("{}/", lists.base));
     let verifier = Verifier::new(
-        Fetcher::new(FetchLimits::default()).expect("fetcher"),
+        Fetcher::with_rewrites(limits, vec![rewrite]).expect("fetcher"),
         Duration::from_secs(60),
     );
     let mut differences = Vec::new();
@@ -301,6 +317,8 @@ async fn every_ob30_sample_is_unverifiable_and_never_valid() {
         let fine = if unreadable {
             report.status == Status::Invalid
                 && (reference.starts_with("INVALID") || reference.contains("EndorsementCredential"))
+        } else if reference == "REVOKED" {
+            report.status == Status::Revoked
         } else {
             report.status == Status::Unverifiable
         };
@@ -324,6 +342,12 @@ async fn every_ob30_sample_is_unverifiable_and_never_valid() {
         differences.len(),
         differences.join("\n")
     );
+    assert_eq!(
+        lists.hits("/testlist"),
+        1,
+        "the list is fetched once and shared"
+    );
+    lists.stop().await;
 }
 
 #[tokio::test]

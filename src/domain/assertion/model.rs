@@ -232,7 +232,7 @@ pub struct VcDetails {
     pub proof: Ob3Proof,
     /// `validFrom` (VC 2.0) or `issuanceDate` (VC 1.1); compared with `nbf` (notes §3.5).
     pub valid_from: Option<DateTime<Utc>>,
-    pub status: Option<CredentialStatus>,
+    pub status: Option<Box<CredentialStatus>>,
 }
 
 /// Which W3C VC data model the first `@context` entry names (notes §2.1).
@@ -298,6 +298,15 @@ pub struct EmbeddedProof {
 pub struct CredentialStatus {
     pub id: Option<String>,
     pub status_type: Option<String>,
+    /// `statusPurpose` of a status list entry, e.g. `revocation`.
+    #[serde(default)]
+    pub purpose: Option<String>,
+    /// `statusListIndex`: which bit of the list is this credential's.
+    #[serde(default)]
+    pub list_index: Option<u64>,
+    /// `statusListCredential`: where the list is published.
+    #[serde(default)]
+    pub list_credential: Option<String>,
 }
 
 /// A linked document read on its own ([`super::parse_badge_class`], [`super::parse_issuer`]).

@@ -72,7 +72,7 @@ pub fn read(
             data_model,
             proof: proof(credential, envelope, received.jws.clone()),
             valid_from: dates.valid_from,
-            status: status(credential),
+            status: status(credential).map(Box::new),
         }),
         revoked: None,
         revocation_reason: None,
@@ -308,13 +308,23 @@ fn proof(credential: &Object, envelope: Envelope, jws: Option<String>) -> Ob3Pro
     }
 }
 
+/// The credential's status entry: the first one for revocation, else the first one.
 fn status(credential: &Object) -> Option<CredentialStatus> {
-    let entry = objects(credential.get("credentialStatus"))
-        .into_iter()
-        .next()?;
+    let entries = objects(credential.get("credentialStatus"));
+    let entry = entries
+        .iter()
+        .find(|e| text(e.get("statusPurpose")).as_deref() == Some("revocation"))
+        .or(entries.first())?;
+    let index = entry.get("statusListIndex").and_then(|v| match v {
+        Value::String(s) => s.trim().parse().ok(),
+        other => other.as_u64(),
+    });
     Some(CredentialStatus {
         id: text(entry.get("id")),
         status_type: text(entry.get("type")),
+        purpose: text(entry.get("statusPurpose")),
+        list_index: index,
+        list_credential: iri(entry.get("statusListCredential")),
     })
 }
 
