@@ -81,7 +81,7 @@ fn document(base: &str, path: &str) -> Option<serde_json::Value> {
         "@context": "https://w3id.org/openbadges/v2", "type": "Assertion",
         "id": format!("{base}/a/{n}.json"),
         "recipient": {"type": "email", "hashed": false, "identity": LEARNER},
-        "badge": format!("{base}/class-{}.json", n % CLASSES_PER_HOST),
+        "badge": format!("{base}/class-{}.json", (n / HOSTS) % CLASSES_PER_HOST),
         "issuedOn": "2024-01-01T00:00:00Z", "verification": {"type": "hosted"},
     }))
 }
