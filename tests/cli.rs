@@ -138,3 +138,24 @@ fn inspect_reads_standard_input() {
     assert_eq!(received["carrier"], "json");
     assert_eq!(received["badge"]["version"], "0.5");
 }
+
+#[test]
+fn worker_once_checks_what_is_due_and_exits() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let output = Command::new(env!("CARGO_BIN_EXE_satchel"))
+        .args(["worker", "--once"])
+        .env_remove("DATABASE_URL")
+        .env("SATCHEL_DATA_DIR", data.path())
+        .output()
+        .expect("the binary runs");
+
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "checked 0 badges: 0 changed status, 0 stale\n"
+    );
+    assert!(
+        data.path().join("satchel.sqlite3").is_file(),
+        "it opened the database"
+    );
+}

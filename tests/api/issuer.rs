@@ -83,6 +83,9 @@ struct Served {
     requests: AtomicUsize,
     /// Each request's path and the status it was answered with, in order.
     log: std::sync::Mutex<Vec<(String, u16)>>,
+    /// Requests being answered right now, and the most there ever were at once.
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
     /// The `Content-Type` of files whose name has no extension.
     extensionless: &'static str,
 }
@@ -115,6 +118,8 @@ impl IssuerServer {
             routes: std::sync::RwLock::new(routes),
             requests: AtomicUsize::new(0),
             log: Default::default(),
+            in_flight: AtomicUsize::new(0),
+            most_in_flight: AtomicUsize::new(0),
             extensionless,
         });
         let data = web::Data::from(served.clone());
@@ -168,6 +173,11 @@ impl IssuerServer {
             .count()
     }
 
+    /// The most requests this server was answering at one time.
+    pub fn most_in_flight(&self) -> usize {
+        self.served.most_in_flight.load(Ordering::SeqCst)
+    }
+
     /// How many requests for `path` came in.
     pub fn hits(&self, path: &str) -> usize {
         let log = self.served.log.lock().expect("log lock");
@@ -182,7 +192,10 @@ impl IssuerServer {
 async fn serve(request: HttpRequest, served: web::Data<Served>) -> HttpResponse {
     served.requests.fetch_add(1, Ordering::SeqCst);
     let path = percent_decode(request.path());
+    let now = served.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    served.most_in_flight.fetch_max(now, Ordering::SeqCst);
     let response = answer(&request, &served, &path).await;
+    served.in_flight.fetch_sub(1, Ordering::SeqCst);
     let mut log = served.log.lock().expect("log lock");
     log.push((path, response.status().as_u16()));
     response

@@ -591,3 +591,34 @@ async fn a_badge_whose_address_was_removed_waits_and_is_never_swept_away() {
     assert_eq!(dropped, 0, "a badge that was accepted once is never swept");
     assert_eq!(badge(&app, &id).await.status, "pending");
 }
+
+#[tokio::test]
+async fn requests_to_one_issuer_host_are_bounded() {
+    let (issuer, app) = learner_with_issuer_and(|s| {
+        s.worker.concurrency = 8;
+        s.worker.per_host = 2;
+    })
+    .await;
+    for n in 0..8 {
+        let url = issuer.award(
+            &format!("h{n}"),
+            "Host Bound",
+            LEARNER,
+            "2024-01-01T00:00:00Z",
+        );
+        import_url(&app, &url).await;
+        let mut slow = Route::status(200).file(&format!("h{n}.json"));
+        slow.delay_ms = Some(150);
+        issuer.server.set_route(&format!("/h{n}.json"), slow);
+    }
+
+    let done = step(&app, a_day_later()).await;
+
+    assert_eq!(done.claimed, 8);
+    assert!(done.settled.iter().all(|s| s.to == "valid" && !s.stale));
+    assert_eq!(
+        issuer.server.most_in_flight(),
+        2,
+        "two at a time, and no more"
+    );
+}
