@@ -364,7 +364,8 @@ async fn finish(
         lease_lost: !written,
     };
     if !written {
-        tracing::info!(badge.id = %badge.id, "badge re-checked by another worker meanwhile");
+        tracing::info!(badge.id = %badge.id,
+            "badge left alone: deleted, or taken over by another worker, during its re-check");
         return Ok(settled);
     }
     if settled.changed() {

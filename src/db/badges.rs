@@ -377,7 +377,8 @@ pub fn update_attempted(
 }
 
 /// Reserves up to `limit` badges due for a re-check at `now` for the worker `owner` until
-/// `until`, soonest due first, and returns them. Badges another worker holds an unexpired
+/// `until`, soonest due first, and returns them. Pending badges are included: one whose
+/// address was confirmed while its issuer was down is delivered by a later check. Badges another worker holds an unexpired
 /// lease on are skipped; on PostgreSQL rows another transaction is claiming right now are
 /// skipped too (`FOR UPDATE SKIP LOCKED`), so concurrent workers never claim one badge
 /// twice. Run it inside a transaction.
@@ -390,7 +391,6 @@ pub fn claim_due(
 ) -> QueryResult<Vec<BadgeSummary>> {
     let due = badges::table
         .filter(badges::next_check_at.le(now))
-        .filter(badges::status.ne("pending"))
         .filter(
             badges::lease_until
                 .is_null()

@@ -622,3 +622,35 @@ async fn requests_to_one_issuer_host_are_bounded() {
         "two at a time, and no more"
     );
 }
+
+#[tokio::test]
+async fn a_badge_whose_address_is_confirmed_while_its_issuer_is_down_is_delivered_later() {
+    let (issuer, app) = learner_with_issuer().await;
+    let alt = "learner.alt@example.net";
+    let url = issuer.award("later", "Delivered Later", alt, "2024-01-01T00:00:00Z");
+    let html = app
+        .import(vec![ImportPart::Url(&url)])
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert!(html.contains("this badge names someone else"), "{html}");
+    let id = app.backpack_ids("").await[0].clone();
+    issuer.server.set_route("/later.json", Route::status(503));
+    app.post_form("/account/emails", &[("email", alt)]).await;
+    let link = confirmation_path(&app.last_mail_to(alt).await);
+    assert_eq!(app.get(&link).await.status(), 200);
+    let still_waiting = badge(&app, &id).await;
+    issuer.server.clear_route("/later.json");
+
+    let done = step(&app, now() + Duration::minutes(20)).await;
+
+    assert_eq!(
+        still_waiting.status, "pending",
+        "the issuer could not confirm it"
+    );
+    assert_eq!(done.changed().count(), 1);
+    let delivered = badge(&app, &id).await;
+    assert_eq!(delivered.status, "valid");
+    assert_eq!(delivered.matched_address.as_deref(), Some(alt));
+}
