@@ -58,6 +58,9 @@ enum Command {
         #[arg(long = "map", value_name = "PREFIX=REPLACEMENT")]
         maps: Vec<String>,
     },
+    /// Manage the issuer clients allowed to push badges (create, list, revoke).
+    #[command(subcommand)]
+    IssuerClient(cli::IssuerClientAction),
     /// Print the normalized badge read from a file, a URL or `-` (stdin), without verifying.
     Inspect {
         /// A baked PNG/SVG, a JSON or JWS file, an assertion URL, or `-` for stdin.
@@ -90,6 +93,9 @@ fn main() -> ExitCode {
                 settings.fetch_limits(),
             ))
         }),
+        Command::IssuerClient(action) => {
+            with_settings(|settings| cli::issuer_client_command(&settings, action))
+        }
         Command::Serve => with_settings(|settings| serve(settings).map(|()| ExitCode::SUCCESS)),
         Command::Migrate => {
             with_settings(|settings| open_database(&settings).map(|_| ExitCode::SUCCESS))

@@ -19,6 +19,7 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::fetch::Fetcher;
 use crate::mail::Mailer;
+use crate::push::tokens::TokenSigner;
 use crate::routes;
 use crate::telemetry::RequestSpan;
 use crate::templates::Templates;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub mailer: Mailer,
     pub templates: Arc<Templates>,
     pub settings: Arc<Settings>,
+    /// Issues and checks the push API's access tokens.
+    pub push_tokens: Arc<TokenSigner>,
 }
 
 /// A built application, bound and ready to run.
@@ -45,6 +48,7 @@ impl Application {
     /// `mailer` is chosen by the caller: [`default_mailer`] in production, memory in tests.
     pub async fn build(settings: Settings, mailer: Mailer) -> anyhow::Result<Application> {
         let db = open_database(&settings)?;
+        let push_tokens = Arc::new(TokenSigner::load(&db, &settings).await?);
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("could not listen on {} (SATCHEL_BIND)", settings.bind))?;
         let port = listener.local_addr()?.port();
@@ -56,6 +60,7 @@ impl Application {
             mailer,
             templates: Arc::new(Templates::load()?),
             settings: Arc::new(settings),
+            push_tokens,
         });
         let server = run(listener, state.clone())?;
         Ok(Application {

@@ -23,6 +23,7 @@ const TEMPLATES: &[(&str, &str)] = embed![
     "pages/import.html",
     "pages/badge.html",
     "pages/tokens.html",
+    "pages/inbox.html",
     "pages/collections.html",
     "pages/collection.html",
     "pages/public_collection.html",
@@ -32,6 +33,9 @@ const TEMPLATES: &[(&str, &str)] = embed![
     "mail/confirm_email.subject.txt",
     "mail/confirm_email.txt",
     "mail/confirm_email.html",
+    "mail/badge_pushed.subject.txt",
+    "mail/badge_pushed.txt",
+    "mail/badge_pushed.html",
 ];
 
 /// The stylesheet served at `/static/style.css`.
