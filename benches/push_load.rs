@@ -14,6 +14,7 @@
 //! 1. delivered: to the learners' confirmed addresses (inbox row, mail rendered and sent to
 //!    the in-memory mailer);
 //! 2. held: to addresses no account has.
+//!
 //! Every answer must be 202 with the expected state, or the bench stops. A warm-up pushes one
 //! badge per badge class first, so timed pushes fetch one assertion each and find the class
 //! and issuer cached, as a steady issuer would.
