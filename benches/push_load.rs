@@ -126,7 +126,9 @@ fn start_issuer(issuer: web::Data<Issuer>) -> BenchResult<String> {
 }
 
 async fn start_app(issuer_base: &str, data: &str) -> BenchResult<(String, web::Data<AppState>)> {
-    let database = std::env::var(DATABASE_VAR).ok().filter(|url| !url.is_empty());
+    let database = std::env::var(DATABASE_VAR)
+        .ok()
+        .filter(|url| !url.is_empty());
     let mut settings = Settings::from_lookup(|name| match name {
         "SATCHEL_BIND" => Some("127.0.0.1:0".into()),
         "SATCHEL_DATA_DIR" => Some(data.to_string()),
