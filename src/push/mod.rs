@@ -23,6 +23,7 @@ use crate::backpack::{self, ImportOutcome};
 use crate::db::issuer_clients::IssuerClient;
 use crate::db::models::{email_queries, new_id, now};
 use crate::db::pushes::{self as push_queries, NewPush, Push};
+use crate::db::{AnyConnection, Backend};
 use crate::domain::account::EmailAddress;
 use crate::domain::assertion::{Linked, VerificationKind};
 use crate::domain::origin::on_origins;
@@ -485,7 +486,7 @@ pub async fn decline(state: &AppState, user_id: &str, push_id: &str) -> Result<(
     let (user, id) = (user_id.to_string(), push_id.to_string());
     let declined = state
         .db
-        .run(move |conn| Ok(push_queries::decide(conn, &user, &id, "declined", now())?))
+        .transaction(move |conn| Ok(push_queries::decide(conn, &user, &id, "declined", now())?))
         .await?;
     if declined == 0 {
         return Err(AppError::NotFound);
@@ -551,10 +552,15 @@ pub async fn count_request(state: &AppState, client_id: &str) -> anyhow::Result<
         .context("a valid window start")?
         .naive_utc();
     let client = client_id.to_string();
-    let count = state
-        .db
-        .run(move |conn| Ok(push_queries::count_request(conn, &client, start)?))
-        .await?;
+    let count =
+        move |conn: &mut AnyConnection| Ok(push_queries::count_request(conn, &client, start)?);
+    // SQLite writes go through the writer lock, so a transaction that has read cannot find
+    // the database changed under it; on PostgreSQL each statement commits on its own, so a
+    // lost race to create the window's row can be retried.
+    let count = match state.db.backend() {
+        Backend::Sqlite => state.db.transaction(count).await?,
+        Backend::Postgres => state.db.run(count).await?,
+    };
     if i64::from(count) > i64::from(state.settings.push.rate_per_minute) {
         let retry = 60 - (at.timestamp() - window_start);
         return Ok(Rate::Limited(retry.max(1) as u64));
