@@ -265,7 +265,7 @@ async fn measure(issuers: &Issuers, n: usize) -> BenchResult<()> {
     let (workers, per_host) = (settings.worker.concurrency, settings.worker.per_host);
     let templates = Arc::new(Templates::load()?);
     let mailer = Mailer::memory(&settings.mail_from, templates)?;
-    let state = build_state(settings, mailer)?;
+    let state = build_state(settings, mailer).await?;
     seed(&state, &issuers.ports, n)?;
     let worker = Worker::new(state.clone());
     let first = timed(&worker, now(), n, issuers).await?;

@@ -378,7 +378,7 @@ fn confirm_in_tx(
 }
 
 /// The one hook run after an address is confirmed: badges waiting for it are re-checked
-/// and delivered here.
+/// and delivered here, and badges issuers pushed to it reach the account's inbox.
 pub async fn on_address_confirmed(
     state: &AppState,
     user_id: &str,
@@ -387,6 +387,7 @@ pub async fn on_address_confirmed(
     let delivered = crate::backpack::deliver_pending(state, user_id).await?;
     tracing::info!(user.id = %user_id, email.id = %email_id, badges.delivered = delivered,
         "waiting badges re-checked after an address was confirmed");
+    crate::push::deliver_held(state, user_id, email_id).await?;
     Ok(())
 }
 

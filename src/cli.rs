@@ -1,5 +1,5 @@
 //! The command-line tools that ship in the `satchel` binary beside the web service:
-//! `unbake`, `bake` and `inspect`. Each prints its result to stdout, a one-line reason to
+//! `unbake`, `bake`, `inspect`, `verify` and `issuer-client`. Each prints its result to stdout, a one-line reason to
 //! stderr on failure, and returns the process exit code.
 
 use std::io::{Read, Write};
@@ -212,4 +212,77 @@ fn describe_report(report: &Report) -> String {
         text.push_str(&format!("{mark} {:<20} {}\n", check.check, check.message));
     }
     text
+}
+
+/// `satchel issuer-client ...`: the issuer clients allowed to push badges.
+#[derive(Debug, clap::Subcommand)]
+pub enum IssuerClientAction {
+    /// Register a client; prints its id and secret (the secret is shown only this once).
+    Create {
+        /// What the client is called, e.g. the issuer's name.
+        #[arg(long)]
+        name: String,
+        /// An origin (https://issuer.example) the client's badges and issuer live on;
+        /// repeat for several.
+        #[arg(long = "origin", required = true)]
+        origins: Vec<String>,
+    },
+    /// List every client: id, state, name and origins.
+    List,
+    /// Revoke a client: its access tokens stop working at once.
+    Revoke {
+        /// The client id.
+        id: String,
+    },
+}
+
+/// Runs an `issuer-client` subcommand against the configured database.
+pub fn issuer_client_command(
+    settings: &crate::config::Settings,
+    action: IssuerClientAction,
+) -> anyhow::Result<ExitCode> {
+    use crate::push::clients::{self, ClientError};
+    let db = crate::startup::open_database(settings)?;
+    let mut conn = db.get()?;
+    match action {
+        IssuerClientAction::Create { name, origins } => {
+            let created = match clients::create(&mut conn, &name, &origins) {
+                Ok(created) => created,
+                Err(ClientError::Database(error)) => return Err(error.into()),
+                Err(error) => return Ok(fail(EXIT_USAGE, error)),
+            };
+            let text = format!(
+                "client_id: {}\nclient_secret: {}\norigins: {}\n\
+                 Keep the secret now: Satchel stores only its hash and cannot show it again.\n",
+                created.client.id,
+                created.secret,
+                created.client.origin_list().join(" "),
+            );
+            Ok(write_stdout(text.as_bytes()))
+        }
+        IssuerClientAction::List => {
+            let mut text = String::new();
+            for client in clients::list(&mut conn)? {
+                let state = if client.is_active() {
+                    "active"
+                } else {
+                    "revoked"
+                };
+                text.push_str(&format!(
+                    "{}\t{state}\t{}\t{}\n",
+                    client.id,
+                    client.name,
+                    client.origin_list().join(" ")
+                ));
+            }
+            Ok(write_stdout(text.as_bytes()))
+        }
+        IssuerClientAction::Revoke { id } => {
+            if clients::revoke(&mut conn, &id)? {
+                Ok(write_stdout(format!("revoked {id}\n").as_bytes()))
+            } else {
+                Ok(fail(EXIT_NO, format!("no active issuer client {id}")))
+            }
+        }
+    }
 }

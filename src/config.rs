@@ -36,6 +36,8 @@ pub struct Settings {
     /// `SATCHEL_CONFIRM_MAILS_PER_ACCOUNT_HOUR`: confirmation mails one account may cause
     /// per hour. Default 10.
     pub confirm_mails_per_account_hour: u32,
+    /// The issuer push API.
+    pub push: PushSettings,
     /// `SATCHEL_SESSION_TTL_HOURS`: how long a sign-in lasts. Default 336 (two weeks).
     pub session_ttl: Duration,
     /// `SATCHEL_LOG_FORMAT`: `text` (default) or `json`.
@@ -185,6 +187,7 @@ impl Settings {
                 "SATCHEL_CONFIRM_MAILS_PER_ACCOUNT_HOUR",
                 Some(10),
             )?,
+            push: PushSettings::from_lookup(&get)?,
             session_ttl: hours(in_range(&get, "SATCHEL_SESSION_TTL_HOURS", 336, 1..=8760)?),
             log_json: parse_log_format(get("SATCHEL_LOG_FORMAT"))?,
             fetch_allow_private: parse_or(&get, "SATCHEL_FETCH_ALLOW_PRIVATE", Some(false))?,
@@ -337,6 +340,69 @@ fn parse_log_format(value: Option<String>) -> Result<bool, ConfigError> {
     }
 }
 
+/// The issuer push API's settings.
+#[derive(Clone)]
+pub struct PushSettings {
+    /// `SATCHEL_PUSH_SIGNING_KEY`: the secret (at least 32 characters) that signs access
+    /// tokens. Unset: a random key is generated on first start and kept in the database,
+    /// so every instance sharing it agrees.
+    pub signing_key: Option<String>,
+    /// `SATCHEL_PUSH_TOKEN_TTL_SECS`: how long an access token works. Default 900.
+    pub token_ttl: Duration,
+    /// `SATCHEL_PUSH_HELD_DAYS`: how long a badge pushed to an address no account has
+    /// confirmed is held before it is dropped. Default 90.
+    pub held_ttl: Duration,
+    /// `SATCHEL_PUSH_RATE_PER_MINUTE`: requests one client may make per minute, token
+    /// requests and pushes counted apart. Default 120.
+    pub rate_per_minute: u32,
+    /// `SATCHEL_PUSH_MAX_BODY_BYTES`: the largest push request body. Default 7340032 (7 MiB,
+    /// room for a 5 MiB image in base64).
+    pub max_body_bytes: usize,
+}
+
+impl std::fmt::Debug for PushSettings {
+    // The signing key is a secret: say only whether it is set.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushSettings")
+            .field("signing_key", &self.signing_key.is_some())
+            .field("token_ttl", &self.token_ttl)
+            .field("held_ttl", &self.held_ttl)
+            .field("rate_per_minute", &self.rate_per_minute)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
+}
+
+impl PushSettings {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<PushSettings, ConfigError> {
+        let signing_key = get("SATCHEL_PUSH_SIGNING_KEY").map(|k| k.trim().to_string());
+        if signing_key.as_ref().is_some_and(|k| k.chars().count() < 32) {
+            return Err(ConfigError {
+                variable: "SATCHEL_PUSH_SIGNING_KEY",
+                value: "…".into(),
+                reason: "must be at least 32 characters".into(),
+            });
+        }
+        Ok(PushSettings {
+            signing_key,
+            token_ttl: Duration::from_secs(in_range(
+                get,
+                "SATCHEL_PUSH_TOKEN_TTL_SECS",
+                900,
+                1..=86_400,
+            )?),
+            held_ttl: hours(24 * in_range(get, "SATCHEL_PUSH_HELD_DAYS", 90, 1..=3650)?),
+            rate_per_minute: in_range(get, "SATCHEL_PUSH_RATE_PER_MINUTE", 120, 1..=1_000_000)?,
+            max_body_bytes: in_range(
+                get,
+                "SATCHEL_PUSH_MAX_BODY_BYTES",
+                7 * 1024 * 1024,
+                1024..=64 * 1024 * 1024,
+            )?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,6 +440,11 @@ mod tests {
             ("SATCHEL_DB_POOL_SIZE", "0"),
             ("SATCHEL_EMAIL_TOKEN_TTL_HOURS", "99999999999999999"),
             ("SATCHEL_SESSION_TTL_HOURS", "99999999999999999"),
+            ("SATCHEL_PUSH_SIGNING_KEY", "too short"),
+            ("SATCHEL_PUSH_TOKEN_TTL_SECS", "0"),
+            ("SATCHEL_PUSH_HELD_DAYS", "0"),
+            ("SATCHEL_PUSH_RATE_PER_MINUTE", "0"),
+            ("SATCHEL_PUSH_MAX_BODY_BYTES", "12"),
         ];
         for (variable, value) in cases {
             let error = settings_from(&[(variable, value)]).err();
@@ -406,5 +477,19 @@ mod tests {
             .unwrap_or_default()
             .contains("hunter2"));
         assert!(!format!("{:?}", settings.ok()).contains("hunter2"));
+    }
+
+    #[test]
+    fn the_push_signing_key_is_never_printed() {
+        let key = "k".repeat(40);
+        let short = settings_from(&[("SATCHEL_PUSH_SIGNING_KEY", "secret-but-short")]).err();
+        let settings = settings_from(&[("SATCHEL_PUSH_SIGNING_KEY", &key)]).expect("valid");
+
+        assert!(!short
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+            .contains("secret"));
+        assert!(!format!("{:?}", settings.push).contains(&key));
+        assert_eq!(settings.push.held_ttl, Duration::from_secs(90 * 24 * 3600));
     }
 }

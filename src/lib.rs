@@ -12,6 +12,7 @@
 //!   nothing of HTTP or the database.
 //! - [`db`]: the diesel schema for SQLite and PostgreSQL, the pool, rows and queries.
 //! - [`mail`]: rendering and sending mail (SMTP, outbox folder, memory).
+//! - [`push`]: the issuer push API: clients, access tokens, routing pushed badges to inboxes.
 //! - [`templates`]: the embedded tera templates and stylesheet.
 //! - [`error`]: the HTTP layer's one error type.
 
@@ -26,6 +27,7 @@ pub mod export;
 pub mod fetch;
 pub mod intake;
 pub mod mail;
+pub mod push;
 pub mod revalidate;
 pub mod routes;
 pub mod startup;

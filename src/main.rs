@@ -64,6 +64,9 @@ enum Command {
         #[arg(long = "map", value_name = "PREFIX=REPLACEMENT")]
         maps: Vec<String>,
     },
+    /// Manage the issuer clients allowed to push badges (create, list, revoke).
+    #[command(subcommand)]
+    IssuerClient(cli::IssuerClientAction),
     /// Print the normalized badge read from a file, a URL or `-` (stdin), without verifying.
     Inspect {
         /// A baked PNG/SVG, a JSON or JWS file, an assertion URL, or `-` for stdin.
@@ -96,6 +99,9 @@ fn main() -> ExitCode {
                 settings.fetch_limits(),
             ))
         }),
+        Command::IssuerClient(action) => {
+            with_settings(|settings| cli::issuer_client_command(&settings, action))
+        }
         Command::Serve => with_settings(|settings| serve(settings).map(|()| ExitCode::SUCCESS)),
         Command::Worker { once } => with_settings(|settings| worker(settings, once)),
         Command::Migrate => {
@@ -145,7 +151,7 @@ async fn verify(
 #[actix_web::main]
 async fn worker(settings: Settings, once: bool) -> anyhow::Result<ExitCode> {
     let mailer = default_mailer(&settings, Arc::new(Templates::load()?))?;
-    let state = build_state(settings, mailer)?;
+    let state = build_state(settings, mailer).await?;
     if !once {
         satchel::worker::run_forever(state).await;
         return Ok(ExitCode::SUCCESS);

@@ -19,6 +19,7 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::fetch::Fetcher;
 use crate::mail::Mailer;
+use crate::push::tokens::TokenSigner;
 use crate::routes;
 use crate::telemetry::RequestSpan;
 use crate::templates::Templates;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub mailer: Mailer,
     pub templates: Arc<Templates>,
     pub settings: Arc<Settings>,
+    /// Issues and checks the push API's access tokens.
+    pub push_tokens: Arc<TokenSigner>,
 }
 
 /// A built application, bound and ready to run.
@@ -47,7 +50,7 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("could not listen on {} (SATCHEL_BIND)", settings.bind))?;
         let port = listener.local_addr()?.port();
-        let state = build_state(settings, mailer)?;
+        let state = build_state(settings, mailer).await?;
         let server = run(listener, state.clone())?;
         Ok(Application {
             port,
@@ -71,8 +74,12 @@ impl Application {
 }
 
 /// Opens the database (migrating it) and sets up everything handlers and the worker share.
-pub fn build_state(settings: Settings, mailer: Mailer) -> anyhow::Result<web::Data<AppState>> {
+pub async fn build_state(
+    settings: Settings,
+    mailer: Mailer,
+) -> anyhow::Result<web::Data<AppState>> {
     let db = open_database(&settings)?;
+    let push_tokens = Arc::new(TokenSigner::load(&db, &settings).await?);
     let fetcher = Fetcher::with_rewrites(settings.fetch_limits(), settings.fetch_rewrites.clone())?;
     Ok(web::Data::new(AppState {
         db,
@@ -80,6 +87,7 @@ pub fn build_state(settings: Settings, mailer: Mailer) -> anyhow::Result<web::Da
         mailer,
         templates: Arc::new(Templates::load()?),
         settings: Arc::new(settings),
+        push_tokens,
     }))
 }
 

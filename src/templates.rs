@@ -23,6 +23,7 @@ const TEMPLATES: &[(&str, &str)] = embed![
     "pages/import.html",
     "pages/badge.html",
     "pages/tokens.html",
+    "pages/inbox.html",
     "pages/collections.html",
     "pages/collection.html",
     "pages/public_collection.html",
@@ -35,6 +36,9 @@ const TEMPLATES: &[(&str, &str)] = embed![
     "mail/badge_status.subject.txt",
     "mail/badge_status.txt",
     "mail/badge_status.html",
+    "mail/badge_pushed.subject.txt",
+    "mail/badge_pushed.txt",
+    "mail/badge_pushed.html",
 ];
 
 /// The stylesheet served at `/static/style.css`.

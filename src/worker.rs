@@ -217,7 +217,7 @@ impl Worker {
 }
 
 /// Runs the worker until the process stops: every poll interval, re-checks every due
-/// badge, and drops pending badges that waited too long.
+/// badge, and drops pending badges and held pushes that waited too long.
 pub async fn run_forever(state: actix_web::web::Data<AppState>) {
     let poll = state.settings.worker.poll;
     let mut worker = Worker::new(state.clone());
@@ -241,6 +241,11 @@ pub async fn run_forever(state: actix_web::web::Data<AppState>) {
         if let Err(error) = backpack::drop_expired_pending(&state, state.settings.pending_ttl).await
         {
             tracing::warn!(error = %error, "could not drop expired pending badges");
+        }
+        if let Err(error) =
+            crate::push::drop_expired_held(&state, state.settings.push.held_ttl).await
+        {
+            tracing::warn!(error = %error, "could not drop expired held pushes");
         }
         tokio::time::sleep(poll).await;
         worker = worker.next_run();

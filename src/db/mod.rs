@@ -9,7 +9,9 @@
 pub mod api_tokens;
 pub mod badges;
 pub mod collections;
+pub mod issuer_clients;
 pub mod models;
+pub mod pushes;
 pub mod schema;
 
 use std::sync::Arc;

@@ -120,6 +120,64 @@ diesel::table! {
 }
 
 diesel::table! {
+    issuer_clients (id) {
+        id -> Text,
+        name -> Text,
+        secret_hash -> Text,
+        origins -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    push_auto_accepts (user_id, issuer_id) {
+        user_id -> Text,
+        issuer_id -> Text,
+        issuer_name -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    push_rate_windows (client_id, window_start) {
+        client_id -> Text,
+        window_start -> Timestamp,
+        requests -> Integer,
+    }
+}
+
+diesel::table! {
+    pushes (id) {
+        id -> Text,
+        client_id -> Text,
+        dedupe_key -> Text,
+        idempotency_key -> Nullable<Text>,
+        request_hash -> Text,
+        address_lower -> Text,
+        state -> Text,
+        user_id -> Nullable<Text>,
+        input -> Binary,
+        name -> Text,
+        description -> Nullable<Text>,
+        issuer_id -> Text,
+        issuer_name -> Nullable<Text>,
+        issued_on -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    service_keys (name) {
+        name -> Text,
+        secret -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     sessions (token_hash) {
         token_hash -> Text,
         user_id -> Text,
@@ -145,6 +203,10 @@ diesel::joinable!(collection_badges -> collections (collection_id));
 diesel::joinable!(collections -> users (user_id));
 diesel::joinable!(email_tokens -> emails (email_id));
 diesel::joinable!(emails -> users (user_id));
+diesel::joinable!(push_auto_accepts -> users (user_id));
+diesel::joinable!(push_rate_windows -> issuer_clients (client_id));
+diesel::joinable!(pushes -> issuer_clients (client_id));
+diesel::joinable!(pushes -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -157,6 +219,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     confirmation_sends,
     email_tokens,
     emails,
+    issuer_clients,
+    push_auto_accepts,
+    push_rate_windows,
+    pushes,
+    service_keys,
     sessions,
     users,
 );

@@ -7,6 +7,7 @@ pub mod assertion;
 pub mod bake;
 pub mod contexts;
 pub mod jws;
+pub mod origin;
 pub mod recipient;
 pub mod token;
 pub mod unbake;

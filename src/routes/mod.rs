@@ -7,6 +7,8 @@ pub mod badges;
 pub mod collections;
 pub mod emails;
 pub mod health;
+pub mod inbox;
+pub mod oauth;
 pub mod pages;
 pub mod public;
 pub mod session;
@@ -120,6 +122,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/account/tokens/{id}/revoke",
             web::post().to(api::tokens::revoke_token),
         )
+        .route("/inbox", web::get().to(inbox::show_inbox))
+        .route("/inbox/{id}/accept", web::post().to(inbox::accept_push))
+        .route("/inbox/{id}/decline", web::post().to(inbox::decline_push))
+        .route(
+            "/inbox/issuers/forget",
+            web::post().to(inbox::forget_issuer),
+        )
+        .route("/oauth/token", web::post().to(oauth::issue_token))
         .configure(api::configure)
         .default_service(web::to(pages::not_found));
 }

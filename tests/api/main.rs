@@ -15,6 +15,7 @@ mod helpers;
 mod issuer;
 mod local_issuer;
 mod migrations;
+mod push;
 mod revalidation;
 mod smtp;
 mod verify;

@@ -339,7 +339,7 @@ impl ImportRequest {
     }
 }
 
-fn url_input(url: &str) -> Result<Vec<u8>, ApiError> {
+pub(super) fn url_input(url: &str) -> Result<Vec<u8>, ApiError> {
     let url = url.trim();
     match url::Url::parse(url) {
         Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(url.as_bytes().to_vec()),
@@ -350,7 +350,7 @@ fn url_input(url: &str) -> Result<Vec<u8>, ApiError> {
     }
 }
 
-fn assertion_input(assertion: Value) -> Result<Vec<u8>, ApiError> {
+pub(super) fn assertion_input(assertion: Value) -> Result<Vec<u8>, ApiError> {
     let bytes = match assertion {
         Value::String(text) => text.into_bytes(),
         // TODO: keep the object's exact text, because re-serialising reorders its keys;
@@ -366,7 +366,7 @@ fn assertion_input(assertion: Value) -> Result<Vec<u8>, ApiError> {
     within_input_limit(bytes)
 }
 
-fn image_input(image: &str) -> Result<Vec<u8>, ApiError> {
+pub(super) fn image_input(image: &str) -> Result<Vec<u8>, ApiError> {
     let encoded = match image.trim().strip_prefix("data:") {
         Some(uri) => uri.split_once(";base64,").map_or("", |(_, data)| data),
         None => image.trim(),
@@ -464,9 +464,24 @@ async fn import_response(
 /// Reads a JSON body of at most `limit` bytes, after the caller has been authenticated.
 pub(super) async fn read_json<T: DeserializeOwned>(
     request: &HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     limit: usize,
 ) -> Result<T, ApiError> {
+    let body = read_json_body(request, payload, limit).await?;
+    serde_json::from_slice(&body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => {
+            ApiError::bad_request("invalid_body", format!("The body does not fit: {e}"))
+        }
+        _ => ApiError::bad_request("malformed_json", format!("The body is not JSON: {e}")),
+    })
+}
+
+/// The bytes of a JSON body of at most `limit` bytes, not yet parsed.
+pub(super) async fn read_json_body(
+    request: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::BytesMut, ApiError> {
     if !is_json(request) {
         return Err(ApiError::UnsupportedMediaType);
     }
@@ -491,12 +506,7 @@ pub(super) async fn read_json<T: DeserializeOwned>(
         }
         body.extend_from_slice(&chunk);
     }
-    serde_json::from_slice(&body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => {
-            ApiError::bad_request("invalid_body", format!("The body does not fit: {e}"))
-        }
-        _ => ApiError::bad_request("malformed_json", format!("The body is not JSON: {e}")),
-    })
+    Ok(body)
 }
 
 /// `application/json`, or any `+json` type.

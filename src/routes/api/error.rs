@@ -37,6 +37,15 @@ pub enum ApiError {
     /// Too many requests of one kind in a short time.
     #[error("{message}")]
     RateLimited { code: &'static str, message: String },
+    /// A push access token that is missing, malformed, expired, or whose client was revoked.
+    #[error("{message}")]
+    InvalidToken { code: &'static str, message: String },
+    /// Authenticated, but not allowed to do this.
+    #[error("{message}")]
+    Forbidden { code: String, message: String },
+    /// Well-formed, but refused for what it holds.
+    #[error("{message}")]
+    Unprocessable { code: String, message: String },
     /// Anything we did not expect; the details stay in the log.
     #[error("Something went wrong on our side. Please try again.")]
     Internal(#[from] anyhow::Error),
@@ -51,7 +60,7 @@ impl ApiError {
     }
 
     /// The stable code clients can rely on.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
             ApiError::Unauthorized => "unauthorized",
             ApiError::CsrfRejected => "csrf_rejected",
@@ -59,7 +68,9 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::BadRequest { code, .. }
             | ApiError::TooLarge { code, .. }
-            | ApiError::RateLimited { code, .. } => code,
+            | ApiError::RateLimited { code, .. }
+            | ApiError::InvalidToken { code, .. } => code,
+            ApiError::Forbidden { code, .. } | ApiError::Unprocessable { code, .. } => code,
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Internal(_) => "internal_error",
         }
@@ -108,6 +119,9 @@ impl ResponseError for ApiError {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::InvalidToken { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -126,6 +140,13 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if let ApiError::Unauthorized = self {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"satchel\""));
+        }
+        if let ApiError::InvalidToken { .. } = self {
+            // RFC 6750 §3: the scheme, and why the token was refused.
+            response.insert_header((
+                header::WWW_AUTHENTICATE,
+                "Bearer realm=\"satchel\", error=\"invalid_token\"",
+            ));
         }
         response
             .insert_header((header::CACHE_CONTROL, "no-store"))

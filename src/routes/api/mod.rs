@@ -12,6 +12,7 @@ pub mod badges;
 pub mod collections;
 pub mod error;
 pub mod openapi;
+pub mod pushes;
 pub mod tokens;
 
 use actix_web::http::Method;
@@ -85,6 +86,8 @@ fn endpoints() -> Vec<Endpoint> {
             "/collections/{id}/unpublish",
             collections::unpublish_collection,
         ),
+        endpoint(Method::POST, "/pushes", pushes::create_push),
+        endpoint(Method::GET, "/pushes/{id}", pushes::get_push),
     ]
 }
 
