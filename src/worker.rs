@@ -149,12 +149,14 @@ impl Worker {
         Ok(report)
     }
 
-    /// Re-checks every badge due at `now`, step after step, until none is left.
+    /// Re-checks every badge due at `now`, step after step, until none is left. Each step
+    /// runs at the later of `now` and the real time, so that the leases of a long drain
+    /// are counted from when their badges are claimed.
     pub async fn drain(&self, now: NaiveDateTime) -> Result<StepReport, AppError> {
         let batch = self.state.settings.worker.concurrency * BATCH_PER_SLOT;
         let mut total = StepReport::default();
         loop {
-            let step = self.step(now, batch).await?;
+            let step = self.step(now.max(crate::db::models::now()), batch).await?;
             if step.claimed == 0 {
                 return Ok(total);
             }
