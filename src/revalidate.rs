@@ -25,9 +25,11 @@ use crate::db::badges::{
     self as badge_queries, AttemptedBadge, BadgeCopy, BadgeSummary, CheckedBadge,
 };
 use crate::db::models::email_queries;
+use crate::db::AnyConnection;
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::verify::{Report, Status};
+use diesel::QueryResult;
 
 /// Failed attempts in a row before a badge can be called unreachable (with the period).
 pub const MIN_FAILURES: i32 = 3;
@@ -173,18 +175,35 @@ impl Settled {
     }
 }
 
-/// Records a fresh verification of a stored badge: its new status under the rules above,
-/// the issuer's copy for the next conditional fetch, an event for each change, and a mail
-/// when the badge became revoked or expired. With `owner`, writes only while that worker
-/// still holds the badge's lease.
-pub async fn settle(
-    state: &AppState,
+/// What a re-check will write for one badge, worked out before touching the database so
+/// that a worker can write a whole batch in one transaction ([`apply`]).
+#[derive(Debug)]
+pub struct Plan {
+    badge: BadgeSummary,
+    write: Write,
+    events: Vec<(String, String)>,
+    copy: Option<BadgeCopy>,
+    to: String,
+    stale: bool,
+    /// The issuer's reason, for the learner's mail.
+    revocation_reason: Option<String>,
+}
+
+#[derive(Debug)]
+enum Write {
+    Checked(Box<CheckedBadge>),
+    Attempted(AttemptedBadge),
+}
+
+/// Plans the outcome of a fresh verification of a stored badge under the rules above: its
+/// new status, the issuer's copy for the next conditional fetch, and an event for each
+/// change (a renamed badge too).
+pub fn plan(
     badge: &BadgeSummary,
     report: &Report,
     now: NaiveDateTime,
-    owner: Option<&str>,
-) -> Result<Settled, AppError> {
-    let policy = Policy::from(&state.settings.worker);
+    policy: Policy,
+) -> Result<Plan, AppError> {
     let answered = match report.status {
         Status::Unreachable => None,
         // A 410 or a revocation list says revoked even when no badge could be read.
@@ -195,7 +214,13 @@ pub async fn settle(
         }),
     };
     let Some(status) = answered else {
-        return record_attempt(state, badge, Seen::NoAnswer, Some(report), now, owner).await;
+        return Ok(plan_attempt(
+            badge,
+            Seen::NoAnswer,
+            Some(report),
+            now,
+            policy,
+        ));
     };
     let after = decide(Before::from(badge), Seen::Answered(&status), now, policy);
     let described = backpack::describe(report);
@@ -263,81 +288,103 @@ pub async fn settle(
         body: copy.text.clone(),
         fetched_at: now,
     });
-    let (id, owner_id) = (badge.id.clone(), owner.map(str::to_string));
-    let event_rows = events.clone();
-    let written = state
-        .db
-        .transaction(move |conn| {
-            let rows = badge_queries::update_checked(conn, &id, owner_id.as_deref(), &changes)?;
-            if rows == 0 {
-                return Ok(false);
-            }
-            if let Some(copy) = &copy {
-                badge_queries::save_copy(conn, copy)?;
-            }
-            for (status, reason) in &event_rows {
-                badge_queries::add_event(conn, &backpack::event(&id, status, reason))?;
-            }
-            Ok(true)
-        })
-        .await?;
-    finish(state, badge, &after.status, false, written, Some(report)).await
+    Ok(Plan {
+        badge: badge.clone(),
+        write: Write::Checked(Box::new(changes)),
+        events,
+        copy,
+        to: after.status,
+        stale: false,
+        revocation_reason: report.revocation_reason.clone(),
+    })
 }
 
-/// Records a re-check that reached no conclusion: the issuer did not answer, or only the
-/// expiry date was looked at.
-pub async fn record_attempt(
-    state: &AppState,
+/// Plans a re-check that reached no conclusion: the issuer did not answer (`report` says
+/// why), or only the expiry date was looked at. The last good report stays.
+pub fn plan_attempt(
     badge: &BadgeSummary,
     seen: Seen<'_>,
     report: Option<&Report>,
     now: NaiveDateTime,
+    policy: Policy,
+) -> Plan {
+    let after = decide(Before::from(badge), seen, now, policy);
+    let mut events = Vec::new();
+    if after.status != badge.status {
+        let reason = match after.status.as_str() {
+            "unreachable" => format!(
+                "The issuer could not be reached since {} ({} attempts). {}",
+                after.stale_since.map_or_else(String::new, |at| at
+                    .format("%Y-%m-%d %H:%M UTC")
+                    .to_string()),
+                after.failures,
+                report.map(backpack::first_words).unwrap_or_default()
+            ),
+            _ => expired_reason(badge.expires_at),
+        };
+        events.push((after.status.clone(), reason));
+    }
+    Plan {
+        badge: badge.clone(),
+        write: Write::Attempted(AttemptedBadge {
+            status: after.status.clone(),
+            next_check_at: after.next_check_at,
+            failures: after.failures,
+            stale_since: after.stale_since,
+            lease_owner: None,
+            lease_until: None,
+        }),
+        events,
+        copy: None,
+        to: after.status,
+        stale: seen == Seen::NoAnswer,
+        revocation_reason: None,
+    }
+}
+
+/// Writes a planned re-check; with `owner`, only while that worker still holds the badge's
+/// lease. Returns whether it was written (not: the badge was deleted, or another worker
+/// took it over). Run it inside a transaction.
+pub fn apply(conn: &mut AnyConnection, plan: &Plan, owner: Option<&str>) -> QueryResult<bool> {
+    let id = &plan.badge.id;
+    let rows = match &plan.write {
+        Write::Checked(changes) => badge_queries::update_checked(conn, id, owner, changes)?,
+        Write::Attempted(attempt) => badge_queries::update_attempted(conn, id, owner, attempt)?,
+    };
+    if rows == 0 {
+        return Ok(false);
+    }
+    if let Some(copy) = &plan.copy {
+        badge_queries::save_copy(conn, copy)?;
+    }
+    for (status, reason) in &plan.events {
+        badge_queries::add_event(conn, &backpack::event(id, status, reason))?;
+    }
+    Ok(true)
+}
+
+/// Records a fresh verification of one stored badge ([`plan`], [`apply`], [`finish`]).
+pub async fn settle(
+    state: &AppState,
+    badge: &BadgeSummary,
+    report: &Report,
+    now: NaiveDateTime,
     owner: Option<&str>,
 ) -> Result<Settled, AppError> {
-    let policy = Policy::from(&state.settings.worker);
-    let after = decide(Before::from(badge), seen, now, policy);
-    let reason = match after.status.as_str() {
-        "expired" => expired_reason(badge.expires_at),
-        "unreachable" => format!(
-            "The issuer could not be reached since {} ({} attempts). {}",
-            after.stale_since.map_or_else(String::new, |at| at
-                .format("%Y-%m-%d %H:%M UTC")
-                .to_string()),
-            after.failures,
-            report.map(backpack::first_words).unwrap_or_default()
-        ),
-        _ => String::new(),
-    };
-    let changed = after.status != badge.status;
-    let attempt = AttemptedBadge {
-        status: after.status.clone(),
-        next_check_at: after.next_check_at,
-        failures: after.failures,
-        stale_since: after.stale_since,
-        lease_owner: None,
-        lease_until: None,
-    };
-    let (id, owner_id) = (badge.id.clone(), owner.map(str::to_string));
-    let status = after.status.clone();
-    let written = state
+    let plan = plan(badge, report, now, Policy::from(&state.settings.worker))?;
+    write_one(state, plan, owner).await
+}
+
+async fn write_one(state: &AppState, plan: Plan, owner: Option<&str>) -> Result<Settled, AppError> {
+    let owner = owner.map(str::to_string);
+    let (plan, written) = state
         .db
         .transaction(move |conn| {
-            let rows = badge_queries::update_attempted(conn, &id, owner_id.as_deref(), &attempt)?;
-            if rows == 0 {
-                return Ok(false);
-            }
-            if changed {
-                badge_queries::add_event(conn, &backpack::event(&id, &status, &reason))?;
-            }
-            Ok(true)
+            let written = apply(conn, &plan, owner.as_deref())?;
+            Ok((plan, written))
         })
         .await?;
-    let stale = seen == Seen::NoAnswer;
-    if stale && written {
-        tracing::info!(badge.id = %badge.id, failures = after.failures,
-            "issuer did not answer; the badge's last result stands");
-    }
-    finish(state, badge, &after.status, stale, written, report).await
+    Ok(finish(state, &plan, written).await)
 }
 
 fn expired_reason(expires_at: Option<NaiveDateTime>) -> String {
@@ -347,39 +394,40 @@ fn expired_reason(expires_at: Option<NaiveDateTime>) -> String {
     }
 }
 
-/// Logs the outcome and mails the learner when the badge became revoked or expired.
-async fn finish(
-    state: &AppState,
-    badge: &BadgeSummary,
-    to: &str,
-    stale: bool,
-    written: bool,
-    report: Option<&Report>,
-) -> Result<Settled, AppError> {
+/// Logs the outcome of a written (or not written) plan, and mails the learner when the
+/// badge became revoked or expired.
+pub async fn finish(state: &AppState, plan: &Plan, written: bool) -> Settled {
+    let badge = &plan.badge;
     let settled = Settled {
         badge_id: badge.id.clone(),
         from: badge.status.clone(),
-        to: to.to_string(),
-        stale,
+        to: plan.to.clone(),
+        stale: plan.stale,
         lease_lost: !written,
     };
     if !written {
         tracing::info!(badge.id = %badge.id,
             "badge left alone: deleted, or taken over by another worker, during its re-check");
-        return Ok(settled);
+        return settled;
+    }
+    if plan.stale {
+        tracing::info!(badge.id = %badge.id, failures = badge.failures + 1,
+            "issuer did not answer; the badge's last result stands");
     }
     if settled.changed() {
         tracing::info!(badge.id = %badge.id, from = %settled.from, to = %settled.to,
             "badge status changed");
+        let to = settled.to.as_str();
         if matches!(to, "revoked" | "expired") && state.settings.worker.status_mails {
             // A mail that cannot be sent is logged; the status change stands.
-            if let Err(error) = mail_status_change(state, badge, to, report).await {
+            let reason = plan.revocation_reason.as_deref();
+            if let Err(error) = mail_status_change(state, badge, to, reason).await {
                 tracing::warn!(badge.id = %badge.id, error = %error,
                     "could not mail the learner about a status change");
             }
         }
     }
-    Ok(settled)
+    settled
 }
 
 #[derive(Serialize)]
@@ -395,7 +443,7 @@ async fn mail_status_change(
     state: &AppState,
     badge: &BadgeSummary,
     status: &str,
-    report: Option<&Report>,
+    reason: Option<&str>,
 ) -> anyhow::Result<()> {
     let user = badge.user_id.clone();
     let primary = state
@@ -418,7 +466,7 @@ async fn mail_status_change(
         badge_name: &badge.name,
         issuer_name: badge.issuer_name.as_deref(),
         status,
-        reason: report.and_then(|r| r.revocation_reason.as_deref()),
+        reason,
         link: link.to_string(),
     };
     state

@@ -20,7 +20,7 @@ use crate::backpack;
 use crate::db::badges::{self as badge_queries, BadgeSummary};
 use crate::db::models::{email_queries, now};
 use crate::error::AppError;
-use crate::revalidate::{self, Before, Seen, Settled};
+use crate::revalidate::{self, Plan, Policy, Seen, Settled};
 use crate::startup::AppState;
 use crate::verify::{DocumentMemory, IssuerCopy, RecipientRule, Verifier};
 
@@ -121,7 +121,7 @@ impl Worker {
         let addresses = self.confirmed_by_user(&claimed).await?;
         let (payloads, copies) = (Arc::new(payloads), Arc::new(copies));
         let count = claimed.len();
-        let results: Vec<Result<Settled, AppError>> = stream::iter(claimed)
+        let plans: Vec<Result<Plan, AppError>> = stream::iter(claimed)
             .map(|badge| {
                 let (payloads, copies, addresses) =
                     (payloads.clone(), copies.clone(), addresses.clone());
@@ -135,16 +135,35 @@ impl Worker {
             .buffer_unordered(settings.concurrency)
             .collect()
             .await;
+        let plans: Vec<Plan> = plans
+            .into_iter()
+            .filter_map(|plan| {
+                // The lease runs out and a later step retries the badge.
+                plan.map_err(|e| tracing::warn!(error = %e, "a badge re-check failed"))
+                    .ok()
+            })
+            .collect();
+        // One transaction for the batch: on SQLite one writer turn instead of one per badge.
+        let owner = self.owner.clone();
+        let (plans, written) = self
+            .state
+            .db
+            .transaction(move |conn| {
+                let written = plans
+                    .iter()
+                    .map(|plan| revalidate::apply(conn, plan, Some(&owner)))
+                    .collect::<Result<Vec<bool>, _>>()?;
+                Ok((plans, written))
+            })
+            .await?;
         let mut report = StepReport {
             claimed: count,
             settled: Vec::with_capacity(count),
         };
-        for result in results {
-            match result {
-                Ok(settled) => report.settled.push(settled),
-                // The lease runs out and another pass retries the badge.
-                Err(error) => tracing::warn!(error = %error, "a badge re-check failed"),
-            }
+        for (plan, written) in plans.iter().zip(written) {
+            report
+                .settled
+                .push(revalidate::finish(&self.state, plan, written).await);
         }
         Ok(report)
     }
@@ -165,6 +184,7 @@ impl Worker {
         }
     }
 
+    /// Verifies one claimed badge and plans what to write.
     async fn check(
         &self,
         badge: &BadgeSummary,
@@ -172,15 +192,23 @@ impl Worker {
         prior: Option<&IssuerCopy>,
         confirmed: &[String],
         now: NaiveDateTime,
-    ) -> Result<Settled, AppError> {
-        let state = &self.state;
-        let owner = Some(self.owner.as_str());
-        let before = Before::from(badge);
+    ) -> Result<Plan, AppError> {
+        let policy = Policy::from(&self.state.settings.worker);
         let passed = badge.expires_at.is_some_and(|at| at <= now);
-        if passed && matches!(before.status, "valid" | "unverifiable" | "unreachable") {
+        if passed
+            && matches!(
+                badge.status.as_str(),
+                "valid" | "unverifiable" | "unreachable"
+            )
+        {
             // Expired by its date: no need to ask the issuer.
-            return revalidate::record_attempt(state, badge, Seen::DateOnly, None, now, owner)
-                .await;
+            return Ok(revalidate::plan_attempt(
+                badge,
+                Seen::DateOnly,
+                None,
+                now,
+                policy,
+            ));
         }
         let report = self
             .verifier
@@ -191,7 +219,7 @@ impl Worker {
                 prior,
             )
             .await;
-        revalidate::settle(state, badge, &report, now, owner).await
+        revalidate::plan(badge, &report, now, policy)
     }
 
     /// The confirmed addresses of every account owning one of `badges`, looked up once each.
