@@ -414,6 +414,21 @@ pub async fn deliver_held(
     Ok(delivered.len())
 }
 
+/// Delivers pushes still held for addresses that are confirmed. On PostgreSQL a push stored
+/// while its address was being confirmed can miss that confirmation's delivery (each saw
+/// the other's transaction uncommitted); this pass catches it.
+async fn deliver_confirmed_held(state: &AppState) -> anyhow::Result<usize> {
+    let confirmed = state
+        .db
+        .run(|conn| Ok(push_queries::held_for_confirmed(conn)?))
+        .await?;
+    let mut delivered = 0;
+    for (user_id, email_id) in confirmed {
+        delivered += deliver_held(state, &user_id, &email_id).await?;
+    }
+    Ok(delivered)
+}
+
 /// What accepting a pushed badge did.
 #[derive(Debug)]
 pub enum Accepted {
@@ -517,8 +532,11 @@ pub async fn sweep_expired_held(state: &AppState) {
 }
 
 /// Drops the badges of pushes held longer than `ttl` (the push stays, as `expired`, so the
-/// issuer can see what became of it), and forgets rate windows older than an hour.
+/// issuer can see what became of it), and forgets rate windows older than an hour. Pushes
+/// held for an address an account has confirmed meanwhile are delivered first, never
+/// dropped.
 pub async fn drop_expired_held(state: &AppState, ttl: Duration) -> anyhow::Result<usize> {
+    deliver_confirmed_held(state).await?;
     let cutoff = (Utc::now() - chrono::Duration::from_std(ttl).unwrap_or_default()).naive_utc();
     let hour_ago = now() - chrono::Duration::hours(1);
     let expired = state
