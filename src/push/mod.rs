@@ -93,7 +93,7 @@ pub async fn push(
         }
     }
 
-    let recipient = [request.recipient.as_str().to_string()];
+    let recipient = recipient_forms(state, &request.recipient).await?;
     let report = state
         .verifier
         .verify(&request.input, &recipient, RecipientRule::Required)
@@ -140,6 +140,20 @@ pub async fn push(
     }
     sweep_expired_held(state).await;
     Ok(PushOutcome::Created(push))
+}
+
+/// The forms of the named email a badge may be issued to: as the client wrote it, and as
+/// the account that confirmed it typed it. A hashed identity is of one exact spelling, and
+/// the issuer may have hashed the learner's own while lowercasing the address it names.
+async fn recipient_forms(state: &AppState, named: &EmailAddress) -> anyhow::Result<Vec<String>> {
+    let address_lower = named.lowercased();
+    let owner = state
+        .db
+        .run(move |conn| Ok(push_queries::confirmed_owner(conn, &address_lower)?))
+        .await?;
+    let mut forms = vec![named.as_str().to_string()];
+    forms.extend(owner.map(|(_, typed)| typed).filter(|t| t != named.as_str()));
+    Ok(forms)
 }
 
 /// The earlier push with this request's idempotency key, if any.

@@ -351,6 +351,28 @@ async fn a_push_stored_while_its_address_was_being_confirmed_is_delivered_by_the
 }
 
 #[tokio::test]
+async fn a_hash_of_the_learners_own_spelling_is_accepted_when_the_push_names_it_lowercased() {
+    let issuer = LocalIssuer::start();
+    let app = app(&issuer).await;
+    app.register_confirmed("Learner@Example.org", PASSWORD).await;
+    let client = client(&app, &[ISSUER_ORIGIN]);
+    let token = token(&app, &client).await;
+    let url = issuer.award("cased", "Cased", LEARNER, "2024-01-01T00:00:00Z");
+    let digest = hex::encode(Sha256::digest(b"Learner@Example.orgabc123"));
+    issuer.edit_assertion("cased", |a| {
+        a["recipient"] = json!({
+            "type": "email", "hashed": true, "salt": "abc123", "identity": format!("sha256${digest}"),
+        });
+    });
+
+    let (status, pushed) = push(&app, &token, &json!({ "recipient": LEARNER, "url": url })).await;
+
+    assert_eq!(status, 202, "{pushed}");
+    assert_eq!(pushed["state"], "delivered");
+    assert_eq!(pushed["recipient"], LEARNER);
+}
+
+#[tokio::test]
 async fn a_held_badge_expires_and_is_not_delivered_afterwards() {
     let issuer = LocalIssuer::start();
     let app = app(&issuer).await;
