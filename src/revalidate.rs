@@ -201,7 +201,9 @@ pub async fn settle(
     // The issuer's current expiry date decides, not the one stored: a renewed badge is
     // valid again.
     let before = Before {
-        expires_at: described.as_ref().map_or(badge.expires_at, |d| d.expires_at),
+        expires_at: described
+            .as_ref()
+            .map_or(badge.expires_at, |d| d.expires_at),
         ..Before::from(badge)
     };
     let after = decide(before, Seen::Answered(&status), now, policy);

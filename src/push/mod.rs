@@ -152,7 +152,11 @@ async fn recipient_forms(state: &AppState, named: &EmailAddress) -> anyhow::Resu
         .run(move |conn| Ok(push_queries::confirmed_owner(conn, &address_lower)?))
         .await?;
     let mut forms = vec![named.as_str().to_string()];
-    forms.extend(owner.map(|(_, typed)| typed).filter(|t| t != named.as_str()));
+    forms.extend(
+        owner
+            .map(|(_, typed)| typed)
+            .filter(|t| t != named.as_str()),
+    );
     Ok(forms)
 }
 

@@ -354,7 +354,8 @@ async fn a_push_stored_while_its_address_was_being_confirmed_is_delivered_by_the
 async fn a_hash_of_the_learners_own_spelling_is_accepted_when_the_push_names_it_lowercased() {
     let issuer = LocalIssuer::start();
     let app = app(&issuer).await;
-    app.register_confirmed("Learner@Example.org", PASSWORD).await;
+    app.register_confirmed("Learner@Example.org", PASSWORD)
+        .await;
     let client = client(&app, &[ISSUER_ORIGIN]);
     let token = token(&app, &client).await;
     let url = issuer.award("cased", "Cased", LEARNER, "2024-01-01T00:00:00Z");
