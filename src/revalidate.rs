@@ -222,12 +222,20 @@ pub fn plan(
             policy,
         ));
     };
-    let after = decide(Before::from(badge), Seen::Answered(&status), now, policy);
     let described = backpack::describe(report);
+    // The issuer's current expiry date decides, not the one stored: a renewed badge is
+    // valid again.
+    let before = Before {
+        expires_at: described
+            .as_ref()
+            .map_or(badge.expires_at, |d| d.expires_at),
+        ..Before::from(badge)
+    };
+    let after = decide(before, Seen::Answered(&status), now, policy);
     let mut events = Vec::new();
     if after.status != badge.status {
         let reason = if after.status == "expired" && report.status != Status::Expired {
-            expired_reason(badge.expires_at)
+            expired_reason(before.expires_at)
         } else {
             backpack::first_words(report)
         };

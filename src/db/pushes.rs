@@ -144,6 +144,21 @@ pub fn held_for_address(conn: &mut AnyConnection, address_lower: &str) -> QueryR
         .load(conn)
 }
 
+/// The confirmed addresses (account id, email id) that pushes are still held for: an
+/// address confirmed while a push of it was being stored, so the confirmation's delivery
+/// did not see that push.
+pub fn held_for_confirmed(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String)>> {
+    use super::schema::emails;
+    let held = pushes::table
+        .filter(pushes::state.eq("held"))
+        .select(pushes::address_lower);
+    emails::table
+        .filter(emails::confirmed_at.is_not_null())
+        .filter(emails::address_lower.eq_any(held))
+        .select((emails::user_id, emails::id))
+        .load(conn)
+}
+
 /// Moves a held push into a user's inbox; 0 when it is no longer held.
 pub fn deliver(
     conn: &mut AnyConnection,

@@ -93,7 +93,7 @@ pub async fn push(
         }
     }
 
-    let recipient = [request.recipient.as_str().to_string()];
+    let recipient = recipient_forms(state, &request.recipient).await?;
     let report = state
         .verifier
         .verify(&request.input, &recipient, RecipientRule::Required)
@@ -140,6 +140,24 @@ pub async fn push(
     }
     sweep_expired_held(state).await;
     Ok(PushOutcome::Created(push))
+}
+
+/// The forms of the named email a badge may be issued to: as the client wrote it, and as
+/// the account that confirmed it typed it. A hashed identity is of one exact spelling, and
+/// the issuer may have hashed the learner's own while lowercasing the address it names.
+async fn recipient_forms(state: &AppState, named: &EmailAddress) -> anyhow::Result<Vec<String>> {
+    let address_lower = named.lowercased();
+    let owner = state
+        .db
+        .run(move |conn| Ok(push_queries::confirmed_owner(conn, &address_lower)?))
+        .await?;
+    let mut forms = vec![named.as_str().to_string()];
+    forms.extend(
+        owner
+            .map(|(_, typed)| typed)
+            .filter(|t| t != named.as_str()),
+    );
+    Ok(forms)
 }
 
 /// The earlier push with this request's idempotency key, if any.
@@ -414,6 +432,21 @@ pub async fn deliver_held(
     Ok(delivered.len())
 }
 
+/// Delivers pushes still held for addresses that are confirmed. On PostgreSQL a push stored
+/// while its address was being confirmed can miss that confirmation's delivery (each saw
+/// the other's transaction uncommitted); this pass catches it.
+async fn deliver_confirmed_held(state: &AppState) -> anyhow::Result<usize> {
+    let confirmed = state
+        .db
+        .run(|conn| Ok(push_queries::held_for_confirmed(conn)?))
+        .await?;
+    let mut delivered = 0;
+    for (user_id, email_id) in confirmed {
+        delivered += deliver_held(state, &user_id, &email_id).await?;
+    }
+    Ok(delivered)
+}
+
 /// What accepting a pushed badge did.
 #[derive(Debug)]
 pub enum Accepted {
@@ -517,8 +550,11 @@ pub async fn sweep_expired_held(state: &AppState) {
 }
 
 /// Drops the badges of pushes held longer than `ttl` (the push stays, as `expired`, so the
-/// issuer can see what became of it), and forgets rate windows older than an hour.
+/// issuer can see what became of it), and forgets rate windows older than an hour. Pushes
+/// held for an address an account has confirmed meanwhile are delivered first, never
+/// dropped.
 pub async fn drop_expired_held(state: &AppState, ttl: Duration) -> anyhow::Result<usize> {
+    deliver_confirmed_held(state).await?;
     let cutoff = (Utc::now() - chrono::Duration::from_std(ttl).unwrap_or_default()).naive_utc();
     let hour_ago = now() - chrono::Duration::hours(1);
     let expired = state

@@ -314,6 +314,66 @@ async fn a_badge_for_an_address_nobody_has_is_held_then_delivered_when_the_learn
 }
 
 #[tokio::test]
+async fn a_push_stored_while_its_address_was_being_confirmed_is_delivered_by_the_next_pass() {
+    let issuer = LocalIssuer::start();
+    let app = app(&issuer).await;
+    let client = client(&app, &[ISSUER_ORIGIN]);
+    let token = token(&app, &client).await;
+    let newcomer = "racer@example.org";
+    let url = issuer.award("race", "Race Badge", newcomer, "2024-01-01T00:00:00Z");
+    assert_eq!(app.register(newcomer, PASSWORD).await.status(), 303);
+    let (_, pushed) = push(&app, &token, &json!({ "recipient": newcomer, "url": url })).await;
+    let id = pushed["id"].as_str().expect("an id").to_string();
+    assert_eq!(pushed["state"], "held");
+    // The confirmation commits, and its delivery runs, before this push commits: the
+    // delivery finds nothing held, the push finds no confirmed address.
+    app.state
+        .db
+        .run(|conn| {
+            use diesel::prelude::*;
+            use satchel::db::schema::emails;
+            diesel::update(emails::table.filter(emails::address_lower.eq("racer@example.org")))
+                .set(emails::confirmed_at.eq(Some(satchel::db::models::now())))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .expect("the address is confirmed");
+
+    satchel::push::drop_expired_held(&app.state, std::time::Duration::from_secs(86_400))
+        .await
+        .expect("the pass runs");
+
+    let (_, seen) = get_push(&app, &token, &id).await;
+    assert_eq!(seen["state"], "delivered");
+    let mail = mail_bodies(&app.last_mail_to(newcomer).await);
+    assert!(mail.subject.contains("Race Badge"), "{}", mail.subject);
+}
+
+#[tokio::test]
+async fn a_hash_of_the_learners_own_spelling_is_accepted_when_the_push_names_it_lowercased() {
+    let issuer = LocalIssuer::start();
+    let app = app(&issuer).await;
+    app.register_confirmed("Learner@Example.org", PASSWORD)
+        .await;
+    let client = client(&app, &[ISSUER_ORIGIN]);
+    let token = token(&app, &client).await;
+    let url = issuer.award("cased", "Cased", LEARNER, "2024-01-01T00:00:00Z");
+    let digest = hex::encode(Sha256::digest(b"Learner@Example.orgabc123"));
+    issuer.edit_assertion("cased", |a| {
+        a["recipient"] = json!({
+            "type": "email", "hashed": true, "salt": "abc123", "identity": format!("sha256${digest}"),
+        });
+    });
+
+    let (status, pushed) = push(&app, &token, &json!({ "recipient": LEARNER, "url": url })).await;
+
+    assert_eq!(status, 202, "{pushed}");
+    assert_eq!(pushed["state"], "delivered");
+    assert_eq!(pushed["recipient"], LEARNER);
+}
+
+#[tokio::test]
 async fn a_held_badge_expires_and_is_not_delivered_afterwards() {
     let issuer = LocalIssuer::start();
     let app = app(&issuer).await;

@@ -309,6 +309,30 @@ async fn a_badge_expires_on_its_date_without_asking_the_issuer() {
 }
 
 #[tokio::test]
+async fn a_badge_the_issuer_renews_after_it_expired_is_valid_again_at_its_next_check() {
+    let (issuer, app) = learner_with_issuer().await;
+    let url = issuer.award("renewed", "Renewed", LEARNER, "2024-01-01T00:00:00Z");
+    let expires = Utc::now() + Duration::hours(30);
+    issuer.edit_assertion("renewed", |a| a["expires"] = expires.to_rfc3339().into());
+    let id = import_url(&app, &url).await;
+    step(&app, now() + Duration::hours(60)).await;
+    assert_eq!(badge(&app, &id).await.status, "expired");
+    let renewed = Utc::now() + Duration::days(365);
+    issuer.edit_assertion("renewed", |a| a["expires"] = renewed.to_rfc3339().into());
+
+    step(&app, now() + Duration::hours(90)).await;
+
+    let stored = badge(&app, &id).await;
+    assert_eq!(stored.status, "valid");
+    assert_eq!(
+        stored.expires_at.map(|at| at.date()),
+        Some(renewed.naive_utc().date())
+    );
+    let events = history(&app, &id).await;
+    assert_eq!(events.last().map(|e| e.0.as_str()), Some("valid"));
+}
+
+#[tokio::test]
 async fn an_issuer_answering_500_leaves_the_badge_stale_then_unreachable_then_valid_again() {
     let (issuer, app) = learner_with_issuer().await;
     let url = issuer.award("flaky", "Flaky", LEARNER, "2024-01-01T00:00:00Z");
