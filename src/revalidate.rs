@@ -165,7 +165,8 @@ pub struct Settled {
     pub to: String,
     /// The issuer did not answer; the status shown is the last good one.
     pub stale: bool,
-    /// Another worker took the badge over meanwhile; nothing was written.
+    /// Nothing was written: another re-check got there first, another worker took the
+    /// badge over, or it was deleted.
     pub lease_lost: bool,
 }
 
@@ -350,14 +351,19 @@ pub fn plan_attempt(
     }
 }
 
-/// Writes a planned re-check; with `owner`, only while that worker still holds the badge's
-/// lease. Returns whether it was written (not: the badge was deleted, or another worker
-/// took it over). Run it inside a transaction.
+/// Writes a planned re-check: only while the badge still has the status it was read with
+/// and, with `owner`, while that worker still holds its lease. Returns whether it was
+/// written (not: another re-check got there first, or the badge was deleted). Run it
+/// inside a transaction.
 pub fn apply(conn: &mut AnyConnection, plan: &Plan, owner: Option<&str>) -> QueryResult<bool> {
     let id = &plan.badge.id;
     let rows = match &plan.write {
-        Write::Checked(changes) => badge_queries::update_checked(conn, id, owner, changes)?,
-        Write::Attempted(attempt) => badge_queries::update_attempted(conn, id, owner, attempt)?,
+        Write::Checked(changes) => {
+            badge_queries::update_checked(conn, id, &plan.badge.status, owner, changes)?
+        }
+        Write::Attempted(attempt) => {
+            badge_queries::update_attempted(conn, id, &plan.badge.status, owner, attempt)?
+        }
     };
     if rows == 0 {
         return Ok(false);
@@ -415,7 +421,7 @@ pub async fn finish(state: &AppState, plan: &Plan, written: bool) -> Settled {
     };
     if !written {
         tracing::info!(badge.id = %badge.id,
-            "badge left alone: deleted, or taken over by another worker, during its re-check");
+            "badge left alone: deleted, or re-checked elsewhere, during its re-check");
         return settled;
     }
     if plan.stale {

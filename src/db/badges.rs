@@ -333,53 +333,47 @@ pub fn drop_expired_pending(conn: &mut AnyConnection, before: NaiveDateTime) -> 
     .execute(conn)
 }
 
-/// Records a conclusive re-check. With `owner`, only while that worker still holds the
-/// badge's lease; returns the rows changed (0: the lease was lost, or the badge deleted).
+/// Records a conclusive re-check of a badge read with status `from`: only while it still
+/// has that status (another re-check that got there first wins, so a change is recorded
+/// and mailed once) and, with `owner`, while that worker still holds the badge's lease.
+/// Returns the rows changed (0: left alone, or the badge was deleted).
 pub fn update_checked(
     conn: &mut AnyConnection,
     badge_id: &str,
+    from: &str,
     owner: Option<&str>,
     checked: &CheckedBadge,
 ) -> QueryResult<usize> {
+    let row = badges::table.find(badge_id).filter(badges::status.eq(from));
     match owner {
-        Some(owner) => diesel::update(
-            badges::table
-                .find(badge_id)
-                .filter(badges::lease_owner.eq(owner)),
-        )
-        .set(checked)
-        .execute(conn),
-        None => diesel::update(badges::table.find(badge_id))
+        Some(owner) => diesel::update(row.filter(badges::lease_owner.eq(owner)))
             .set(checked)
             .execute(conn),
+        None => diesel::update(row).set(checked).execute(conn),
     }
 }
 
-/// Records an inconclusive re-check; like [`update_checked`] for the lease.
+/// Records an inconclusive re-check; like [`update_checked`] for the status and the lease.
 pub fn update_attempted(
     conn: &mut AnyConnection,
     badge_id: &str,
+    from: &str,
     owner: Option<&str>,
     attempt: &AttemptedBadge,
 ) -> QueryResult<usize> {
+    let row = badges::table.find(badge_id).filter(badges::status.eq(from));
     match owner {
-        Some(owner) => diesel::update(
-            badges::table
-                .find(badge_id)
-                .filter(badges::lease_owner.eq(owner)),
-        )
-        .set(attempt)
-        .execute(conn),
-        None => diesel::update(badges::table.find(badge_id))
+        Some(owner) => diesel::update(row.filter(badges::lease_owner.eq(owner)))
             .set(attempt)
             .execute(conn),
+        None => diesel::update(row).set(attempt).execute(conn),
     }
 }
 
 /// Reserves up to `limit` badges due for a re-check at `now` for the worker `owner` until
 /// `until`, soonest due first, and returns them. Pending badges are included: one whose
-/// address was confirmed while its issuer was down is delivered by a later check. Badges another worker holds an unexpired
-/// lease on are skipped; on PostgreSQL rows another transaction is claiming right now are
+/// address was confirmed while its issuer was down is delivered by a later check. Badges
+/// another worker holds an unexpired lease on are skipped; on PostgreSQL rows another transaction is claiming right now are
 /// skipped too (`FOR UPDATE SKIP LOCKED`), so concurrent workers never claim one badge
 /// twice. Run it inside a transaction.
 pub fn claim_due(

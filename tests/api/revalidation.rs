@@ -678,3 +678,40 @@ async fn a_badge_whose_address_is_confirmed_while_its_issuer_is_down_is_delivere
     assert_eq!(delivered.status, "valid");
     assert_eq!(delivered.matched_address.as_deref(), Some(alt));
 }
+
+#[tokio::test]
+async fn a_change_found_by_two_rechecks_at_once_is_recorded_and_mailed_once() {
+    let (issuer, app) = learner_with_issuer().await;
+    let url = issuer.award("twice", "Twice", LEARNER, "2024-01-01T00:00:00Z");
+    let id = import_url(&app, &url).await;
+    // "Recheck now" reads the badge while it is still valid...
+    let read_before = badge(&app, &id).await;
+    issuer.server.set_route("/twice.json", Route::status(410));
+    // ...the worker records the revocation meanwhile...
+    step(&app, a_day_later()).await;
+    let confirmed = vec![LEARNER.to_string()];
+    let report = app
+        .state
+        .verifier
+        .verify(
+            url.as_bytes(),
+            &confirmed,
+            satchel::verify::RecipientRule::Required,
+        )
+        .await;
+
+    // ...and then "recheck now" comes to write the same change.
+    let late = satchel::revalidate::settle(&app.state, &read_before, &report, now(), None)
+        .await
+        .expect("settles");
+
+    assert!(late.lease_lost, "nothing written the second time");
+    assert_eq!(badge(&app, &id).await.status, "revoked");
+    let revoked_events = history(&app, &id)
+        .await
+        .into_iter()
+        .filter(|(status, _)| status == "revoked")
+        .count();
+    assert_eq!(revoked_events, 1);
+    assert_eq!(status_mails(&app).await.len(), 1);
+}
