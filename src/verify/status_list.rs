@@ -88,6 +88,8 @@ impl Run<'_> {
                 return;
             }
         };
+        // TODO: keep the decoded list for the run, because every credential naming the same
+        // list decodes it again (up to 16 MiB each); the fetch itself is shared already.
         let bits = match decode_list(fetched.text().unwrap_or_default()) {
             Ok(bits) => bits,
             Err(error) => {
