@@ -386,18 +386,22 @@ static LAST_SWEEP: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::
 /// Drops expired pending badges at most once a minute per process, so page views do not
 /// each run a site-wide delete.
 pub async fn sweep_expired_pending(state: &AppState) -> Result<(), AppError> {
+    if once_a_minute(&LAST_SWEEP) {
+        drop_expired_pending(state, state.settings.pending_ttl).await?;
+    }
+    Ok(())
+}
+
+/// Whether a minute has passed since `last` (Unix seconds) said yes; when it has, `last`
+/// is moved to now, so among concurrent callers only one gets the yes.
+pub(crate) fn once_a_minute(last: &std::sync::atomic::AtomicI64) -> bool {
     use std::sync::atomic::Ordering;
     let now = Utc::now().timestamp();
-    let last = LAST_SWEEP.load(Ordering::Relaxed);
-    if now - last < 60
-        || LAST_SWEEP
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_err()
-    {
-        return Ok(());
-    }
-    drop_expired_pending(state, state.settings.pending_ttl).await?;
-    Ok(())
+    let before = last.load(Ordering::Relaxed);
+    now - before >= 60
+        && last
+            .compare_exchange(before, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
 }
 
 /// Drops pending badges older than the configured waiting time.
@@ -407,4 +411,23 @@ pub async fn drop_expired_pending(state: &AppState, ttl: Duration) -> Result<usi
         .db
         .run(move |conn| Ok(badge_queries::drop_expired_pending(conn, cutoff)?))
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    use super::*;
+
+    #[test]
+    fn once_a_minute_says_yes_once_then_no_until_a_minute_has_passed() {
+        let last = AtomicI64::new(0);
+
+        assert!(once_a_minute(&last), "never ran");
+        assert!(!once_a_minute(&last), "just ran");
+        last.store(Utc::now().timestamp() - 59, Ordering::Relaxed);
+        assert!(!once_a_minute(&last), "59 s ago");
+        last.store(Utc::now().timestamp() - 61, Ordering::Relaxed);
+        assert!(once_a_minute(&last), "61 s ago");
+    }
 }

@@ -534,14 +534,7 @@ static LAST_SWEEP: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::
 /// Drops expired held pushes at most once a minute per process (called on pushes and inbox
 /// views; the background worker can call [`drop_expired_held`] directly).
 pub async fn sweep_expired_held(state: &AppState) {
-    use std::sync::atomic::Ordering;
-    let now = Utc::now().timestamp();
-    let last = LAST_SWEEP.load(Ordering::Relaxed);
-    if now - last < 60
-        || LAST_SWEEP
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_err()
-    {
+    if !backpack::once_a_minute(&LAST_SWEEP) {
         return;
     }
     if let Err(error) = drop_expired_held(state, state.settings.push.held_ttl).await {
