@@ -151,8 +151,8 @@ impl Run<'_> {
                     "The issuer's copy at {} has not changed since the last check.",
                     prior.url
                 );
+                // The kept copy stays as it is: nothing new to store.
                 self.checks.pass("assertion_fetch", message);
-                self.issuer_copy = Some(prior.clone());
                 Some(badge)
             }
             Err(error) => {

@@ -106,8 +106,9 @@ pub struct Report {
     pub issuer: Option<Issuer>,
     /// The issuer's withdrawal reason, when revoked.
     pub revocation_reason: Option<String>,
-    /// The hosted assertion as fetched, when its server gave an `ETag` or `Last-Modified`
-    /// (kept so that the next check can ask whether it changed).
+    /// The hosted assertion as fetched in full, when its server gave an `ETag` or
+    /// `Last-Modified` (kept so that the next check can ask whether it changed). `None`
+    /// after a `304`: the copy kept from before still holds.
     #[serde(skip)]
     pub issuer_copy: Option<IssuerCopy>,
     pub checked_at: DateTime<Utc>,

@@ -465,13 +465,20 @@ async fn re_fetches_are_conditional_and_an_unchanged_badge_stays_valid() {
         "the badge class"
     );
     assert_eq!(issuer.server.answered("/issuer.json", 304), 1, "the issuer");
-    // A change after that is seen in full.
-    issuer.edit_assertion("etag", |a| a["revoked"] = true.into());
+    // The copy kept from the first run still answers for a later unchanged run.
     worker
         .next_run()
         .step(a_day_later() + Duration::hours(52), 100)
         .await
         .expect("third run");
+    assert_eq!(issuer.server.answered("/etag.json", 304), 2);
+    // A change after that is seen in full.
+    issuer.edit_assertion("etag", |a| a["revoked"] = true.into());
+    worker
+        .next_run()
+        .step(a_day_later() + Duration::hours(78), 100)
+        .await
+        .expect("fourth run");
     assert_eq!(badge(&app, &id).await.status, "revoked");
 }
 
