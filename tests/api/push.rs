@@ -1081,3 +1081,233 @@ async fn instances_sharing_a_database_share_the_generated_signing_key() {
         "the key is random"
     );
 }
+
+/// The inbox through the JSON API, as a learner's own script or app would use it.
+#[tokio::test]
+async fn the_inbox_api_lists_accepts_and_declines_pushed_badges() {
+    let issuer = LocalIssuer::start();
+    let app = app(&issuer).await;
+    app.register_confirmed(LEARNER, PASSWORD).await;
+    let api_token = crate::api_tokens::create_token(&app, "inbox script").await;
+    let api = Api::token(&app, &api_token);
+    let client = client(&app, &[ISSUER_ORIGIN]);
+    let token = token(&app, &client).await;
+    let first = issuer.award("first", "First", LEARNER, "2024-01-01T00:00:00Z");
+    let second = issuer.award("second", "Second", LEARNER, "2024-01-02T00:00:00Z");
+    let third = issuer.award("third", "Third", LEARNER, "2024-01-03T00:00:00Z");
+    let (_, one) = push(&app, &token, &json!({ "recipient": LEARNER, "url": first })).await;
+    let (_, two) = push(
+        &app,
+        &token,
+        &json!({ "recipient": LEARNER, "url": second }),
+    )
+    .await;
+
+    let (status, inbox) = json_of(api.get("/inbox").await).await;
+
+    assert_eq!(status, 200, "{inbox}");
+    let listed: Vec<&str> = inbox["pushes"]
+        .as_array()
+        .expect("pushes")
+        .iter()
+        .map(|p| p["name"].as_str().expect("a name"))
+        .collect();
+    assert_eq!(listed, vec!["Second", "First"], "newest first");
+    assert_eq!(inbox["pushes"][1]["id"], one["id"]);
+    assert_eq!(inbox["pushes"][1]["address"], LEARNER);
+    assert_eq!(
+        inbox["pushes"][1]["issuer"]["id"],
+        "https://issuer.example/issuer.json"
+    );
+    assert_eq!(inbox["automatic"], json!([]));
+
+    let one_id = one["id"].as_str().expect("id");
+    let two_id = two["id"].as_str().expect("id");
+    let (status, accepted) = json_of(
+        api.post(
+            &format!("/inbox/{one_id}/accept"),
+            &json!({ "always": true }),
+        )
+        .await,
+    )
+    .await;
+    let declined = api
+        .request(reqwest::Method::POST, &format!("/inbox/{two_id}/decline"))
+        .send()
+        .await
+        .expect("answered");
+
+    assert_eq!(status, 200, "{accepted}");
+    assert_eq!(accepted["outcome"], "in_backpack");
+    assert_eq!(accepted["status"], "valid");
+    let (status, badge) = json_of(
+        api.get(
+            accepted["badge_url"]
+                .as_str()
+                .expect("a badge url")
+                .trim_start_matches("/api/v1"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{badge}");
+    assert_eq!(badge["name"], "First");
+    assert_eq!(declined.status(), 204);
+    let (_, inbox) = json_of(api.get("/inbox").await).await;
+    assert_eq!(inbox["pushes"], json!([]));
+    assert_eq!(
+        inbox["automatic"][0]["issuer_id"],
+        "https://issuer.example/issuer.json"
+    );
+    assert_eq!(backpack_names(&app).await, vec!["First".to_string()]);
+
+    let forget = format!(
+        "/inbox/automatic?issuer_id={}",
+        url_escape("https://issuer.example/issuer.json")
+    );
+    assert_eq!(api.delete(&forget).await.status(), 204);
+    assert_eq!(
+        error_of(api.delete(&forget).await).await,
+        (404, "not_found".into())
+    );
+    let (status, _) = push(&app, &token, &json!({ "recipient": LEARNER, "url": third })).await;
+    assert_eq!(status, 202);
+    let (_, inbox) = json_of(api.get("/inbox").await).await;
+    assert_eq!(
+        inbox["pushes"][0]["name"], "Third",
+        "after forgetting the issuer, its badges wait in the inbox again"
+    );
+}
+
+#[tokio::test]
+async fn the_inbox_api_refuses_what_it_cannot_do_and_keeps_the_badge() {
+    let issuer = LocalIssuer::start();
+    let app = app(&issuer).await;
+    app.register_confirmed(LEARNER, PASSWORD).await;
+    let client = client(&app, &[ISSUER_ORIGIN]);
+    let token = token(&app, &client).await;
+    let url = issuer.award(
+        "later-broken",
+        "Later Broken",
+        LEARNER,
+        "2024-01-01T00:00:00Z",
+    );
+    let (_, pushed) = push(&app, &token, &json!({ "recipient": LEARNER, "url": url })).await;
+    let id = pushed["id"].as_str().expect("id").to_string();
+    let session = Api::session(&app);
+    let no_csrf = Api {
+        app: &app,
+        auth: crate::api_tokens::Auth::SessionWithoutCsrf,
+    };
+    let accept = format!("/inbox/{id}/accept");
+
+    let unknown = session.post("/inbox/no-such-push/accept", &json!({})).await;
+    let unknown_decline = session
+        .request(reqwest::Method::POST, "/inbox/no-such-push/decline")
+        .send()
+        .await
+        .expect("answered");
+    let forged = no_csrf.post(&accept, &json!({})).await;
+    let anonymous = Api {
+        app: &app,
+        auth: crate::api_tokens::Auth::Anonymous,
+    }
+    .get("/inbox")
+    .await;
+    let push_token = Api::token(&app, &token).get("/inbox").await;
+    let malformed = session
+        .request(reqwest::Method::POST, &accept)
+        .header(CONTENT_TYPE, "application/json")
+        .body("{\"always\": ")
+        .send()
+        .await
+        .expect("answered");
+    let mistyped = session.post(&accept, &json!({ "always": "yes" })).await;
+    let not_json = session
+        .request(reqwest::Method::POST, &accept)
+        .header(CONTENT_TYPE, "text/plain")
+        .body("always")
+        .send()
+        .await
+        .expect("answered");
+    let no_issuer = session.delete("/inbox/automatic").await;
+
+    assert_eq!(error_of(unknown).await, (404, "not_found".into()));
+    assert_eq!(error_of(unknown_decline).await, (404, "not_found".into()));
+    assert_eq!(error_of(forged).await, (403, "csrf_rejected".into()));
+    assert_eq!(error_of(anonymous).await, (401, "unauthorized".into()));
+    assert_eq!(
+        error_of(push_token).await.0,
+        401,
+        "an issuer's push token does not open the learner's inbox"
+    );
+    assert_eq!(error_of(malformed).await, (400, "malformed_json".into()));
+    assert_eq!(error_of(mistyped).await, (400, "invalid_body".into()));
+    assert_eq!(
+        error_of(not_json).await,
+        (415, "unsupported_media_type".into())
+    );
+    assert_eq!(error_of(no_issuer).await, (400, "missing_issuer_id".into()));
+
+    issuer.edit_assertion("later-broken", |a| *a = json!({ "hello": "world" }));
+    let broken = session
+        .request(reqwest::Method::POST, &accept)
+        .send()
+        .await
+        .expect("answered");
+
+    assert_eq!(
+        error_of(broken).await,
+        (422, "push_no_longer_verifies".into())
+    );
+    let (_, inbox) = json_of(session.get("/inbox").await).await;
+    assert_eq!(
+        inbox["pushes"][0]["id"],
+        id.as_str(),
+        "the badge stays in the inbox"
+    );
+    assert!(backpack_names(&app).await.is_empty());
+}
+
+/// A badge revoked between the push and the learner's decision is still accepted, and the
+/// answer says so: the learner keeps the record, marked revoked, as with any other import.
+#[tokio::test]
+async fn accepting_a_push_revoked_since_says_it_is_revoked() {
+    let issuer = LocalIssuer::start();
+    let app = app(&issuer).await;
+    app.register_confirmed(LEARNER, PASSWORD).await;
+    let client = client(&app, &[ISSUER_ORIGIN]);
+    let token = token(&app, &client).await;
+    let url = issuer.award(
+        "later-revoked",
+        "Later Revoked",
+        LEARNER,
+        "2024-01-01T00:00:00Z",
+    );
+    let (_, pushed) = push(&app, &token, &json!({ "recipient": LEARNER, "url": url })).await;
+    let id = pushed["id"].as_str().expect("id").to_string();
+    issuer.edit_assertion("later-revoked", |a| a["revoked"] = json!(true));
+
+    let (status, accepted) = json_of(
+        Api::session(&app)
+            .post(&format!("/inbox/{id}/accept"), &json!({}))
+            .await,
+    )
+    .await;
+
+    assert_eq!(status, 200, "{accepted}");
+    assert_eq!(accepted["status"], "revoked");
+}
+
+/// Percent-encodes everything but unreserved characters, for a query value.
+fn url_escape(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,7 +1,7 @@
 //! The JSON API under `/api/v1/`, for the signed-in browser and for personal access tokens:
-//! the backpack's badges and collections. Every endpoint is listed once in
-//! [`endpoints`]; [`configure`] registers that list, and a test checks that the OpenAPI
-//! document served at `/api/v1/openapi.json` describes exactly it.
+//! the backpack's badges and collections, and the inbox of pushed badges. Every endpoint is
+//! listed once in [`endpoints`]; [`configure`] registers that list, and a test checks that
+//! the OpenAPI document served at `/api/v1/openapi.json` describes exactly it.
 //!
 //! Everything under `/api/` answers JSON, errors included ([`error::ApiError`]). This
 //! module uses `backpack` and `db`; the HTML pages do not depend on it, except the token
@@ -11,6 +11,7 @@ pub mod auth;
 pub mod badges;
 pub mod collections;
 pub mod error;
+pub mod inbox;
 pub mod openapi;
 pub mod pushes;
 pub mod tokens;
@@ -86,6 +87,10 @@ fn endpoints() -> Vec<Endpoint> {
             "/collections/{id}/unpublish",
             collections::unpublish_collection,
         ),
+        endpoint(Method::GET, "/inbox", inbox::list_inbox),
+        endpoint(Method::POST, "/inbox/{id}/accept", inbox::accept_push),
+        endpoint(Method::POST, "/inbox/{id}/decline", inbox::decline_push),
+        endpoint(Method::DELETE, "/inbox/automatic", inbox::forget_issuer),
         endpoint(Method::POST, "/pushes", pushes::create_push),
         endpoint(Method::GET, "/pushes/{id}", pushes::get_push),
     ]
