@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::backpack::{self, ImportOutcome};
 use crate::db::issuer_clients::IssuerClient;
 use crate::db::models::{email_queries, new_id, now};
-use crate::db::pushes::{self as push_queries, NewPush, Push};
+use crate::db::pushes::{self as push_queries, AutoAccept, NewPush, Push};
 use crate::db::{AnyConnection, Backend};
 use crate::domain::account::EmailAddress;
 use crate::domain::assertion::{Linked, VerificationKind};
@@ -447,6 +447,25 @@ async fn deliver_confirmed_held(state: &AppState) -> anyhow::Result<usize> {
     Ok(delivered)
 }
 
+/// What a learner's inbox shows: the pushes waiting for a decision, newest first, and the
+/// issuers accepted automatically. Expired held pushes are swept first, so none is listed.
+pub async fn inbox(
+    state: &AppState,
+    user_id: &str,
+) -> anyhow::Result<(Vec<Push>, Vec<AutoAccept>)> {
+    sweep_expired_held(state).await;
+    let owner = user_id.to_string();
+    state
+        .db
+        .run(move |conn| {
+            Ok((
+                push_queries::inbox(conn, &owner)?,
+                push_queries::list_auto_accepts(conn, &owner)?,
+            ))
+        })
+        .await
+}
+
 /// What accepting a pushed badge did.
 #[derive(Debug)]
 pub enum Accepted {
@@ -525,6 +544,24 @@ pub async fn decline(state: &AppState, user_id: &str, push_id: &str) -> Result<(
         return Err(AppError::NotFound);
     }
     tracing::info!(push.id = %push_id, user.id = %user_id, "pushed badge declined");
+    Ok(())
+}
+
+/// Stops accepting an issuer's badges automatically: they wait in the inbox again.
+pub async fn forget_issuer(
+    state: &AppState,
+    user_id: &str,
+    issuer_id: &str,
+) -> Result<(), AppError> {
+    let (owner, issuer) = (user_id.to_string(), issuer_id.to_string());
+    let removed = state
+        .db
+        .run(move |conn| Ok(push_queries::remove_auto_accept(conn, &owner, &issuer)?))
+        .await?;
+    if removed == 0 {
+        return Err(AppError::NotFound);
+    }
+    tracing::info!(user.id = %user_id, "automatic acceptance of an issuer stopped");
     Ok(())
 }
 

@@ -10,7 +10,6 @@ use serde_json::json;
 use super::auth::PlainForm;
 use super::session::{CsrfForm, CsrfProtected, CsrfToken, CurrentUser};
 use super::{render_page, see_other, Page};
-use crate::db::pushes as push_queries;
 use crate::error::AppError;
 use crate::push::{self, Accepted};
 use crate::startup::AppState;
@@ -52,17 +51,7 @@ async fn render_inbox(
     notice: Option<String>,
     error: Option<String>,
 ) -> Result<HttpResponse, AppError> {
-    push::sweep_expired_held(state).await;
-    let owner = user.0.id.clone();
-    let (pushes, automatic) = state
-        .db
-        .run(move |conn| {
-            Ok((
-                push_queries::inbox(conn, &owner)?,
-                push_queries::list_auto_accepts(conn, &owner)?,
-            ))
-        })
-        .await?;
+    let (pushes, automatic) = push::inbox(state, &user.0.id).await?;
     let page = Page {
         title: "Inbox",
         csrf_token: &csrf.0,
@@ -142,14 +131,6 @@ pub async fn forget_issuer(
     user: CurrentUser,
     form: CsrfForm<ForgetIssuerForm>,
 ) -> Result<HttpResponse, AppError> {
-    let (owner, issuer) = (user.0.id.clone(), form.0.issuer_id);
-    let removed = state
-        .db
-        .run(move |conn| Ok(push_queries::remove_auto_accept(conn, &owner, &issuer)?))
-        .await?;
-    if removed == 0 {
-        return Err(AppError::NotFound);
-    }
-    tracing::info!(user.id = %user.0.id, "automatic acceptance of an issuer stopped");
+    push::forget_issuer(&state, &user.0.id, &form.0.issuer_id).await?;
     Ok(see_other("/inbox?notice=forgotten"))
 }

@@ -75,6 +75,14 @@ impl<'a> Api<'a> {
             .expect("answered")
     }
 
+    /// A POST with no body at all.
+    pub async fn post_empty(&self, path: &str) -> reqwest::Response {
+        self.request(reqwest::Method::POST, path)
+            .send()
+            .await
+            .expect("answered")
+    }
+
     pub async fn delete(&self, path: &str) -> reqwest::Response {
         self.request(reqwest::Method::DELETE, path)
             .send()

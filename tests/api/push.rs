@@ -17,6 +17,8 @@ use crate::local_issuer::LocalIssuer;
 const LEARNER: &str = "learner@example.org";
 const PASSWORD: &str = "correct horse battery";
 const ISSUER_ORIGIN: &str = "https://issuer.example";
+/// The issuer profile every badge the local issuer awards names.
+const ISSUER_ID: &str = "https://issuer.example/issuer.json";
 /// The signing key the tests configure, so they can mint tokens Satchel did not issue.
 const SIGNING_KEY: &str = "test-signing-key-that-is-long-enough-0123456789";
 
@@ -362,7 +364,8 @@ async fn a_hash_of_the_learners_own_spelling_is_accepted_when_the_push_names_it_
     let digest = hex::encode(Sha256::digest(b"Learner@Example.orgabc123"));
     issuer.edit_assertion("cased", |a| {
         a["recipient"] = json!({
-            "type": "email", "hashed": true, "salt": "abc123", "identity": format!("sha256${digest}"),
+            "type": "email", "hashed": true, "salt": "abc123",
+            "identity": format!("sha256${digest}"),
         });
     });
 
@@ -1115,10 +1118,7 @@ async fn the_inbox_api_lists_accepts_and_declines_pushed_badges() {
     assert_eq!(listed, vec!["Second", "First"], "newest first");
     assert_eq!(inbox["pushes"][1]["id"], one["id"]);
     assert_eq!(inbox["pushes"][1]["address"], LEARNER);
-    assert_eq!(
-        inbox["pushes"][1]["issuer"]["id"],
-        "https://issuer.example/issuer.json"
-    );
+    assert_eq!(inbox["pushes"][1]["issuer"]["id"], ISSUER_ID);
     assert_eq!(inbox["automatic"], json!([]));
 
     let one_id = one["id"].as_str().expect("id");
@@ -1131,11 +1131,7 @@ async fn the_inbox_api_lists_accepts_and_declines_pushed_badges() {
         .await,
     )
     .await;
-    let declined = api
-        .request(reqwest::Method::POST, &format!("/inbox/{two_id}/decline"))
-        .send()
-        .await
-        .expect("answered");
+    let declined = api.post_empty(&format!("/inbox/{two_id}/decline")).await;
 
     assert_eq!(status, 200, "{accepted}");
     assert_eq!(accepted["outcome"], "in_backpack");
@@ -1155,19 +1151,17 @@ async fn the_inbox_api_lists_accepts_and_declines_pushed_badges() {
     assert_eq!(declined.status(), 204);
     let (_, inbox) = json_of(api.get("/inbox").await).await;
     assert_eq!(inbox["pushes"], json!([]));
-    assert_eq!(
-        inbox["automatic"][0]["issuer_id"],
-        "https://issuer.example/issuer.json"
-    );
+    assert_eq!(inbox["automatic"][0]["issuer_id"], ISSUER_ID);
     assert_eq!(backpack_names(&app).await, vec!["First".to_string()]);
 
-    let forget = format!(
-        "/inbox/automatic?issuer_id={}",
-        url_escape("https://issuer.example/issuer.json")
-    );
-    assert_eq!(api.delete(&forget).await.status(), 204);
+    let forget = || {
+        api.request(reqwest::Method::DELETE, "/inbox/automatic")
+            .query(&[("issuer_id", ISSUER_ID)])
+            .send()
+    };
+    assert_eq!(forget().await.expect("answered").status(), 204);
     assert_eq!(
-        error_of(api.delete(&forget).await).await,
+        error_of(forget().await.expect("answered")).await,
         (404, "not_found".into())
     );
     let (status, _) = push(&app, &token, &json!({ "recipient": LEARNER, "url": third })).await;
@@ -1182,18 +1176,7 @@ async fn the_inbox_api_lists_accepts_and_declines_pushed_badges() {
 #[tokio::test]
 async fn the_inbox_api_refuses_what_it_cannot_do_and_keeps_the_badge() {
     let issuer = LocalIssuer::start();
-    let app = app(&issuer).await;
-    app.register_confirmed(LEARNER, PASSWORD).await;
-    let client = client(&app, &[ISSUER_ORIGIN]);
-    let token = token(&app, &client).await;
-    let url = issuer.award(
-        "later-broken",
-        "Later Broken",
-        LEARNER,
-        "2024-01-01T00:00:00Z",
-    );
-    let (_, pushed) = push(&app, &token, &json!({ "recipient": LEARNER, "url": url })).await;
-    let id = pushed["id"].as_str().expect("id").to_string();
+    let (app, token, id) = one_pushed(&issuer, "later-broken", "Later Broken").await;
     let session = Api::session(&app);
     let no_csrf = Api {
         app: &app,
@@ -1202,11 +1185,7 @@ async fn the_inbox_api_refuses_what_it_cannot_do_and_keeps_the_badge() {
     let accept = format!("/inbox/{id}/accept");
 
     let unknown = session.post("/inbox/no-such-push/accept", &json!({})).await;
-    let unknown_decline = session
-        .request(reqwest::Method::POST, "/inbox/no-such-push/decline")
-        .send()
-        .await
-        .expect("answered");
+    let unknown_decline = session.post_empty("/inbox/no-such-push/decline").await;
     let forged = no_csrf.post(&accept, &json!({})).await;
     let anonymous = Api {
         app: &app,
@@ -1250,11 +1229,7 @@ async fn the_inbox_api_refuses_what_it_cannot_do_and_keeps_the_badge() {
     assert_eq!(error_of(no_issuer).await, (400, "missing_issuer_id".into()));
 
     issuer.edit_assertion("later-broken", |a| *a = json!({ "hello": "world" }));
-    let broken = session
-        .request(reqwest::Method::POST, &accept)
-        .send()
-        .await
-        .expect("answered");
+    let broken = session.post_empty(&accept).await;
 
     assert_eq!(
         error_of(broken).await,
@@ -1274,18 +1249,7 @@ async fn the_inbox_api_refuses_what_it_cannot_do_and_keeps_the_badge() {
 #[tokio::test]
 async fn accepting_a_push_revoked_since_says_it_is_revoked() {
     let issuer = LocalIssuer::start();
-    let app = app(&issuer).await;
-    app.register_confirmed(LEARNER, PASSWORD).await;
-    let client = client(&app, &[ISSUER_ORIGIN]);
-    let token = token(&app, &client).await;
-    let url = issuer.award(
-        "later-revoked",
-        "Later Revoked",
-        LEARNER,
-        "2024-01-01T00:00:00Z",
-    );
-    let (_, pushed) = push(&app, &token, &json!({ "recipient": LEARNER, "url": url })).await;
-    let id = pushed["id"].as_str().expect("id").to_string();
+    let (app, _, id) = one_pushed(&issuer, "later-revoked", "Later Revoked").await;
     issuer.edit_assertion("later-revoked", |a| a["revoked"] = json!(true));
 
     let (status, accepted) = json_of(
@@ -1299,15 +1263,15 @@ async fn accepting_a_push_revoked_since_says_it_is_revoked() {
     assert_eq!(accepted["status"], "revoked");
 }
 
-/// Percent-encodes everything but unreserved characters, for a query value.
-fn url_escape(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+/// A confirmed learner with one badge, `slug`, pushed to their inbox: the app, the issuer's
+/// push token and the push's id.
+async fn one_pushed(issuer: &LocalIssuer, slug: &str, name: &str) -> (TestApp, String, String) {
+    let app = app(issuer).await;
+    app.register_confirmed(LEARNER, PASSWORD).await;
+    let client = client(&app, &[ISSUER_ORIGIN]);
+    let token = token(&app, &client).await;
+    let url = issuer.award(slug, name, LEARNER, "2024-01-01T00:00:00Z");
+    let (_, pushed) = push(&app, &token, &json!({ "recipient": LEARNER, "url": url })).await;
+    let id = pushed["id"].as_str().expect("id").to_string();
+    (app, token, id)
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::ApiUser;
 use super::badges::{read_json, timestamp};
 use super::error::ApiError;
-use crate::db::pushes::{self as push_queries, AutoAccept, Push};
+use crate::db::pushes::{AutoAccept, Push};
 use crate::error::AppError;
 use crate::push::{self, Accepted};
 use crate::routes::badges::owned_badge;
@@ -83,17 +83,7 @@ pub async fn list_inbox(
     state: web::Data<AppState>,
     user: ApiUser,
 ) -> Result<HttpResponse, ApiError> {
-    push::sweep_expired_held(&state).await;
-    let owner = user.id().to_string();
-    let (pushes, automatic) = state
-        .db
-        .run(move |conn| {
-            Ok((
-                push_queries::inbox(conn, &owner)?,
-                push_queries::list_auto_accepts(conn, &owner)?,
-            ))
-        })
-        .await?;
+    let (pushes, automatic) = push::inbox(&state, user.id()).await?;
     let pushes: Vec<InboxItem> = pushes.into_iter().map(InboxItem::from).collect();
     let automatic: Vec<AutomaticIssuer> = automatic.into_iter().map(Into::into).collect();
     Ok(HttpResponse::Ok()
@@ -177,15 +167,7 @@ pub async fn forget_issuer(
             "Name the issuer as `?issuer_id=` (its id, URL-encoded).",
         )
     })?;
-    let (owner, issuer) = (user.id().to_string(), query.into_inner().issuer_id);
-    let removed = state
-        .db
-        .run(move |conn| Ok(push_queries::remove_auto_accept(conn, &owner, &issuer)?))
-        .await?;
-    if removed == 0 {
-        return Err(ApiError::NotFound);
-    }
-    tracing::info!(user.id = %user.id(), "automatic acceptance of an issuer stopped");
+    push::forget_issuer(&state, user.id(), &query.issuer_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
